@@ -1,0 +1,102 @@
+"""torch -> ONNX for generators, with the contract's metadata and a parity check against ORT.
+
+The file only lands at its destination once ONNX Runtime reproduces PyTorch's output on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+from torch import nn
+
+from studio.contract import SAMPLE_OUTPUT, Z_INPUT, generator_metadata, validate_session
+
+
+class ExportParityError(RuntimeError):
+    """ONNX Runtime's output differs from PyTorch's on the exported graph."""
+
+
+def _quiet_export(*args: Any, **kwargs: Any) -> None:
+    # The exporter prints progress and warns about optional torchvision ops; neither helps a user.
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        torch.onnx.export(*args, **kwargs)
+
+
+def export_onnx(module: nn.Module, example: tuple[torch.Tensor, ...], path: str | Path, *,
+                input_names: list[str], output_names: list[str], dynamic_shapes: Any,
+                metadata: dict[str, str]) -> None:
+    """Export ``module`` to a single self-contained ONNX file (no external data) with metadata."""
+    module = module.eval()
+    _quiet_export(module, example, str(path), input_names=input_names, output_names=output_names,
+                  dynamic_shapes=dynamic_shapes, dynamo=True, external_data=False, optimize=True)
+    model = onnx.load(str(path))
+    del model.metadata_props[:]
+    for key, value in metadata.items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
+def compare_outputs(expected: np.ndarray, actual: np.ndarray) -> dict[str, float]:
+    """Parity numbers; uint8 outputs may differ by one level where rounding lands on a .5 edge."""
+    diff = np.abs(expected.astype(np.float64) - actual.astype(np.float64))
+    return {"max_abs_diff": float(diff.max()) if diff.size else 0.0,
+            "share_differing": float((diff > 0).mean()) if diff.size else 0.0}
+
+
+def check_parity(expected: np.ndarray, actual: np.ndarray) -> dict[str, float]:
+    if expected.shape != actual.shape or expected.dtype != actual.dtype:
+        raise ExportParityError(f"ORT returned {actual.dtype}{actual.shape}, PyTorch {expected.dtype}{expected.shape}")
+    report = compare_outputs(expected, actual)
+    if expected.dtype == np.uint8:
+        ok = report["max_abs_diff"] <= 1 and report["share_differing"] <= 0.01
+    else:
+        ok = report["max_abs_diff"] <= 1e-3 * max(1.0, float(np.abs(expected).max()))
+    if not ok:
+        raise ExportParityError(f"ONNX Runtime disagrees with PyTorch: {report}")
+    return report
+
+
+def export_generator(module: nn.Module, path: str | Path, *, family: str, modality: str, z_dim: int,
+                     sample_shape: tuple[int, ...], parity_batch: int = 16, seed: int = 0) -> dict[str, Any]:
+    """Export a one-shot z -> sample generator, check it in ORT, then move it to ``path``.
+
+    Returns the parity report. Raises ExportParityError (leaving ``path`` untouched) on mismatch.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    module = module.eval().cpu()
+    batch = torch.export.Dim("batch", min=1, max=65536)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        metadata = generator_metadata(family=family, modality=modality, z_dim=z_dim, sample_shape=sample_shape)
+        export_onnx(module, (torch.randn(2, z_dim),), tmp, input_names=[Z_INPUT], output_names=[SAMPLE_OUTPUT],
+                    dynamic_shapes={"z": {0: batch}}, metadata=metadata)
+        session = ort.InferenceSession(tmp, providers=["CPUExecutionProvider"])
+        validate_session(session)
+        z = np.random.default_rng(seed).standard_normal((parity_batch, z_dim), dtype=np.float32)
+        with torch.no_grad():
+            expected = module(torch.from_numpy(z)).numpy()
+        actual = session.run([SAMPLE_OUTPUT], {Z_INPUT: z})[0]
+        report = check_parity(expected, actual)
+        # Batch 1 too: a graph that only works for the example batch size is a broken export.
+        check_parity(expected[:1], session.run([SAMPLE_OUTPUT], {Z_INPUT: z[:1]})[0])
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return {**report, "parity_batch": parity_batch}

@@ -1,0 +1,1 @@
+"""Generative processes: what each family trains (its phases) and the generator it exports."""

@@ -1,0 +1,63 @@
+"""The interface every family implements, so the training loop never asks which one it runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+LossFn = Callable[[Any, int], dict[str, torch.Tensor]]
+
+
+@dataclass
+class Phase:
+    """One optimisation phase: a loss over some parameters, with its own optimiser.
+
+    ``loss(batch, step)`` returns a dict with a scalar ``"loss"`` to minimise and any other
+    terms to log. GANs have two phases (``d`` then ``g``); the other families have one.
+    """
+
+    name: str
+    module: nn.Module
+    loss: LossFn
+    lr: float
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0
+    every: int = 1
+
+
+class GenerativeProcess(nn.Module):
+    """A family's training process. Subclasses set ``family`` and ``modality``."""
+
+    family: str = ""
+    modality: str = ""
+
+    def phases(self) -> list[Phase]:
+        raise NotImplementedError
+
+    def ema_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
+        """(live, averaged) module pairs the loop keeps an exponential moving average for."""
+        return []
+
+    def export_module(self) -> nn.Module:
+        """The z -> sample module that becomes the ONNX generator (eval mode)."""
+        raise NotImplementedError
+
+    @property
+    def z_dim(self) -> int:
+        raise NotImplementedError
+
+    def sample_shape(self) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def write_preview(self, path: Path, step: int) -> None:
+        """Draw a fixed-seed preview of the current model into ``path``."""
+
+    @torch.no_grad()
+    def evaluate(self, split: str = "val") -> dict[str, float]:
+        """Held-out numbers worth logging during training (may be empty)."""
+        return {}

@@ -1,0 +1,82 @@
+"""GAN process: hinge loss, spectral-norm discriminator, TTUR learning rates, EMA generator.
+
+Phases: ``d`` (discriminator) then ``g`` (generator). The exported generator is the EMA copy,
+which averages out the oscillation GAN training leaves in the live weights.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from studio.families.base import GenerativeProcess, Phase
+from studio.train import deep_copy_frozen
+
+
+class GANProcess(GenerativeProcess):
+    family = "gan"
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, *, modality: str, z_dim: int,
+                 sample_shape: tuple[int, ...], lr_g: float = 1e-4, lr_d: float = 4e-4,
+                 betas: tuple[float, float] = (0.0, 0.9), head: type[nn.Module] | None = None,
+                 preview_fn: Any = None):
+        super().__init__()
+        self.modality = modality
+        self.generator = generator
+        self.discriminator = discriminator
+        self.generator_ema = deep_copy_frozen(generator)
+        self._z_dim, self._sample_shape = z_dim, tuple(sample_shape)
+        self.lr_g, self.lr_d, self.betas = lr_g, lr_d, betas
+        self.head = head
+        self.preview_fn = preview_fn
+
+    @property
+    def z_dim(self) -> int:
+        return self._z_dim
+
+    def sample_shape(self) -> tuple[int, ...]:
+        return self._sample_shape
+
+    def _noise(self, n: int, device: torch.device) -> torch.Tensor:
+        return torch.randn(n, self._z_dim, device=device)  # (N, z_dim)
+
+    def d_loss(self, real: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
+        with torch.no_grad():
+            fake = self.generator(self._noise(real.shape[0], real.device))
+        d_real, d_fake = self.discriminator(real), self.discriminator(fake)  # (N,), (N,)
+        loss_real, loss_fake = F.relu(1 - d_real).mean(), F.relu(1 + d_fake).mean()
+        return {"loss": loss_real + loss_fake, "loss_real": loss_real, "loss_fake": loss_fake,
+                "d_real": d_real.mean(), "d_fake": d_fake.mean()}
+
+    def g_loss(self, real: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
+        fake = self.generator(self._noise(real.shape[0], real.device))
+        for p in self.discriminator.parameters():
+            p.requires_grad_(False)  # G's phase must not build D's weight gradients
+        try:
+            score = self.discriminator(fake)
+        finally:
+            for p in self.discriminator.parameters():
+                p.requires_grad_(True)
+        return {"loss": -score.mean()}
+
+    def phases(self) -> list[Phase]:
+        return [
+            Phase("d", self.discriminator, self.d_loss, lr=self.lr_d, betas=self.betas),
+            Phase("g", self.generator, self.g_loss, lr=self.lr_g, betas=self.betas),
+        ]
+
+    def ema_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
+        return [(self.generator, self.generator_ema)]
+
+    def export_module(self) -> nn.Module:
+        net = deep_copy_frozen(self.generator_ema).eval()
+        return self.head(net) if self.head else net
+
+    @torch.no_grad()
+    def write_preview(self, path: Path, step: int) -> None:
+        if self.preview_fn is not None:
+            self.preview_fn(self.export_module(), self._z_dim, path)

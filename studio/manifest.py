@@ -1,0 +1,107 @@
+"""The only reader and writer of ``trained/manifest.json``.
+
+Every committed generator has one entry: its ONNX file and sha256, its config, metrics,
+card, curves and preview, the steps trained, the data set and the git commit. The app
+lists only what the manifest lists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from studio.atomic import atomic_write_json
+
+MANIFEST_VERSION = 1
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TRAINED_DIR = REPO_ROOT / "trained"
+
+#: Files every entry's folder holds, by manifest key.
+ENTRY_FILES = ("onnx", "config", "metrics", "card", "curves", "preview")
+
+
+class ManifestError(ValueError):
+    """The manifest is missing, malformed or names an unknown model."""
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def git_commit(repo: Path = REPO_ROOT) -> str:
+    """The commit the code was at when a model was trained ('unknown' outside git)."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=10
+        )
+        commit = out.stdout.strip()
+        if out.returncode != 0 or not commit:
+            return "unknown"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "studio", "scripts"], cwd=repo,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return commit + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def load(root: str | Path = TRAINED_DIR) -> dict[str, Any]:
+    path = Path(root) / "manifest.json"
+    if not path.exists():
+        return {"version": MANIFEST_VERSION, "models": []}
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ManifestError(f"{path} is not valid JSON ({exc}); restore it with `git checkout {path}`") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("models"), list):
+        raise ManifestError(f"{path} must hold {{'version': ..., 'models': [...]}}")
+    return data
+
+
+def entries(root: str | Path = TRAINED_DIR) -> list[dict[str, Any]]:
+    return list(load(root)["models"])
+
+
+def get(model_id: str, root: str | Path = TRAINED_DIR) -> dict[str, Any]:
+    for entry in entries(root):
+        if entry["id"] == model_id:
+            return entry
+    known = ", ".join(e["id"] for e in entries(root)) or "none"
+    raise ManifestError(f"unknown model {model_id!r}; known models: {known}")
+
+
+def path_of(entry: dict[str, Any], key: str, root: str | Path = TRAINED_DIR) -> Path:
+    """Absolute path of one of an entry's files (paths in the manifest are relative to trained/)."""
+    return Path(root) / entry[key]
+
+
+def upsert(entry: dict[str, Any], root: str | Path = TRAINED_DIR) -> None:
+    """Add or replace the entry with the same id, keeping the others in order."""
+    data = load(root)
+    models = [e for e in data["models"] if e["id"] != entry["id"]]
+    models.append(entry)
+    models.sort(key=lambda e: (e.get("modality", ""), e["id"]))
+    data["models"] = models
+    data["version"] = MANIFEST_VERSION
+    atomic_write_json(Path(root) / "manifest.json", data)
+
+
+def verify(root: str | Path = TRAINED_DIR) -> list[str]:
+    """Problems with the committed files versus the manifest; an empty list means all is well."""
+    problems = []
+    for entry in entries(root):
+        for key in ENTRY_FILES:
+            if key not in entry:
+                problems.append(f"{entry['id']}: manifest entry has no {key!r}")
+            elif not path_of(entry, key, root).exists():
+                problems.append(f"{entry['id']}: {entry[key]} is missing")
+        onnx_path = path_of(entry, "onnx", root)
+        if onnx_path.exists() and sha256_of(onnx_path) != entry.get("sha256"):
+            problems.append(f"{entry['id']}: {entry['onnx']} does not match its sha256 in the manifest")
+    return problems

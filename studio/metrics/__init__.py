@@ -1,0 +1,1 @@
+"""Sample-quality metrics: flat dicts with constant keys, generated first, real second."""

@@ -1,0 +1,1 @@
+"""Encode, decode and render samples, one module per modality."""

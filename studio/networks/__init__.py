@@ -1,0 +1,1 @@
+"""Networks: plain nn.Modules, one family per file."""

@@ -1,0 +1,60 @@
+"""Presets: ``tiny`` (tests, seconds), ``cpu`` (a 2-core laptop, under 30 min), ``gpu`` (a real card).
+
+A config is a plain dict, saved as config.json beside every exported generator, from which
+the PyTorch generator can be rebuilt (scripts/bench.py does).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+PRESET_NAMES = ("tiny", "cpu", "gpu")
+
+_LOOP_TINY = {"steps": 30, "ckpt_every": 10, "log_every": 1, "preview_every": 10, "warmup_steps": 5}
+
+PRESETS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
+    ("gan", "image"): {
+        "tiny": {"model": {"z_dim": 16, "g_width": 4, "d_width": 4}, "batch_size": 16,
+                 "lr_g": 2e-4, "lr_d": 4e-4, "loop": _LOOP_TINY, "eval_samples": 500},
+        "cpu": {"model": {"z_dim": 64, "g_width": 32, "d_width": 32}, "batch_size": 64,
+                "lr_g": 2e-4, "lr_d": 4e-4,
+                "loop": {"steps": 6000, "ckpt_every": 250, "log_every": 10, "preview_every": 250,
+                         "warmup_steps": 100, "ema_decay": 0.999}, "eval_samples": 10_000},
+        "gpu": {"model": {"z_dim": 128, "g_width": 64, "d_width": 64}, "batch_size": 128,
+                "lr_g": 2e-4, "lr_d": 4e-4,
+                "loop": {"steps": 30_000, "ckpt_every": 1000, "log_every": 20, "preview_every": 1000,
+                         "warmup_steps": 500, "ema_decay": 0.9995}, "eval_samples": 10_000},
+    },
+    ("vae", "image"): {
+        "tiny": {"model": {"z_dim": 8, "width": 4}, "batch_size": 16, "lr": 1e-3, "kl_warmup_steps": 10,
+                 "loop": _LOOP_TINY, "eval_samples": 500},
+        "cpu": {"model": {"z_dim": 32, "width": 32}, "batch_size": 64, "lr": 1e-3, "kl_warmup_steps": 2000,
+                "loop": {"steps": 10000, "ckpt_every": 500, "log_every": 10, "preview_every": 500,
+                         "eval_every": 2000, "warmup_steps": 100}, "eval_samples": 10_000},
+        "gpu": {"model": {"z_dim": 64, "width": 64}, "batch_size": 128, "lr": 1e-3, "kl_warmup_steps": 5000,
+                "loop": {"steps": 40_000, "ckpt_every": 1000, "log_every": 20, "preview_every": 1000,
+                         "eval_every": 5000, "warmup_steps": 500}, "eval_samples": 10_000},
+    },
+}
+
+
+def available(family: str) -> list[str]:
+    return sorted(m for f, m in PRESETS if f == family)
+
+
+def resolve(family: str, modality: str, preset: str, steps: int | None = None) -> dict[str, Any]:
+    """The full config for a family, modality and preset, with an optional step override."""
+    if (family, modality) not in PRESETS:
+        have = ", ".join(available(family)) or "none"
+        raise SystemExit(f"error: {family} for --modality {modality} is not available yet "
+                         f"(available modalities for {family}: {have})")
+    if preset not in PRESET_NAMES:
+        raise SystemExit(f"error: unknown preset {preset!r}; choose one of {', '.join(PRESET_NAMES)}")
+    config = copy.deepcopy(PRESETS[(family, modality)][preset])
+    if steps is not None:
+        if steps < 1:
+            raise SystemExit("error: --steps must be a positive integer")
+        config["loop"]["steps"] = steps
+    config.update({"family": family, "modality": modality, "preset": preset, "id": f"{modality}-{family}"})
+    return config

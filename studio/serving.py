@@ -1,0 +1,97 @@
+"""What the app serves: manifest entries, their recorded metrics, and lazily opened ONNX sessions.
+
+No torch here. A missing or broken file makes its model unavailable, with the command that
+rebuilds it; it never stops the app.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from studio import manifest
+from studio.runtime import GeneratorUnavailable, OnnxGenerator
+
+
+class UnknownModel(KeyError):
+    pass
+
+
+@dataclass
+class ServedModel:
+    entry: dict[str, Any]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    curves: dict[str, Any] = field(default_factory=dict)
+    generator: OnnxGenerator | None = None
+    problem: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.entry["id"]
+
+    @property
+    def available(self) -> bool:
+        return self.generator is not None
+
+    @property
+    def rebuild_command(self) -> str:
+        return self.entry.get("rebuild") or (
+            f"python scripts/train_{self.entry['family']}.py --modality {self.entry['modality']}")
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+class ModelRegistry:
+    """Every manifest entry, opened once; a broken one is kept as unavailable with its reason."""
+
+    def __init__(self, root: str | Path = manifest.TRAINED_DIR, device: str = "auto"):
+        self.root = Path(root)
+        self.device = device
+        self.models: dict[str, ServedModel] = {}
+        self.manifest_problem: str | None = None
+        self._lock = threading.Lock()
+        try:
+            entries = manifest.entries(self.root)
+        except manifest.ManifestError as exc:
+            entries, self.manifest_problem = [], str(exc)
+        for entry in entries:
+            model = ServedModel(entry, _read_json(manifest.path_of(entry, "metrics", self.root)),
+                                _read_json(manifest.path_of(entry, "curves", self.root)))
+            self._open(model)
+            self.models[model.id] = model
+
+    def _open(self, model: ServedModel) -> None:
+        path = manifest.path_of(model.entry, "onnx", self.root)
+        try:
+            model.generator = OnnxGenerator(path, device=self.device)
+            model.problem = None
+        except GeneratorUnavailable as exc:
+            model.generator, model.problem = None, str(exc)
+
+    def ids(self, modality: str | None = None) -> list[str]:
+        return [m for m, s in self.models.items() if modality is None or s.entry["modality"] == modality]
+
+    def get(self, model_id: str) -> ServedModel:
+        if model_id not in self.models:
+            known = ", ".join(self.models) or "none"
+            raise UnknownModel(f"Unknown model '{model_id}'. Choose one of: {known}.")
+        return self.models[model_id]
+
+    def generator(self, model_id: str) -> OnnxGenerator:
+        """The model's generator, reopening it if its file was fixed since start-up."""
+        model = self.get(model_id)
+        with self._lock:
+            if model.generator is None or not model.generator.path.exists():
+                self._open(model)
+        if model.generator is None:
+            raise GeneratorUnavailable(
+                f"Model '{model_id}' is unavailable: {model.problem}. Rebuild it with: {model.rebuild_command}")
+        return model.generator
