@@ -17,6 +17,28 @@ from studio.families.base import GenerativeProcess, Phase
 from studio.train import deep_copy_frozen
 
 
+@torch.no_grad()
+def recalibrate_batchnorm(net: nn.Module, z_dim: int, batches: int = 10, batch_size: int = 128,
+                          seed: int = 0) -> nn.Module:
+    """Recompute BatchNorm running statistics for ``net``'s own weights ("standing statistics").
+
+    The EMA generator's weights are an average over many steps, so the live generator's running
+    statistics do not match them; without this the averaged generator draws washed-out noise.
+    """
+    norms = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return net.eval()
+    device = next(net.parameters()).device
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the calibration batches
+    net.train()
+    gen = torch.Generator().manual_seed(seed)
+    for _ in range(batches):
+        net(torch.randn(batch_size, z_dim, generator=gen).to(device))
+    return net.eval()
+
+
 class GANProcess(GenerativeProcess):
     family = "gan"
 
@@ -73,7 +95,7 @@ class GANProcess(GenerativeProcess):
         return [(self.generator, self.generator_ema)]
 
     def export_module(self) -> nn.Module:
-        net = deep_copy_frozen(self.generator_ema).eval()
+        net = recalibrate_batchnorm(deep_copy_frozen(self.generator_ema), self._z_dim)
         return self.head(net) if self.head else net
 
     @torch.no_grad()

@@ -59,7 +59,7 @@ class VAEProcess(GenerativeProcess):
         beta = self.beta(step)
         neg_elbo = nll.mean() + kl_batch.sum()
         return {"loss": nll.mean() + beta * kl_penalised, "nll": nll.mean(), "kl": kl_batch.sum(),
-                "beta": torch.tensor(beta), "neg_elbo_bpd": torch.tensor(bits_per_dim(neg_elbo, self.dims))}
+                "beta": torch.tensor(beta), "neg_elbo_bpd": torch.tensor(bits_per_dim(neg_elbo.detach(), self.dims))}
 
     def phases(self) -> list[Phase]:
         return [Phase("vae", self.model, self.loss, lr=self.lr)]

@@ -1,0 +1,133 @@
+#!/usr/bin/env python
+"""Speed of every generator in trained/: ONNX Runtime vs PyTorch eager, in the same run.
+
+    python scripts/bench.py                      # CPU, every thread
+    python scripts/bench.py --device cuda        # GPU; fails loudly if CUDA is not really used
+    python scripts/bench.py --out docs/bench-cpu.md
+
+For each generator: samples/s at batch 1 and 64 in ORT and in PyTorch eager (the PyTorch model is
+rebuilt from the entry's config.json; speed does not depend on the trained weights), their ratio,
+and the GFLOP/s reached at batch 64 against this machine's fp32 matmul rate measured in the same run.
+Measurements alternate between the two runtimes and keep the best of several rounds, so a noisy
+neighbour slows both sides alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from studio import manifest, recipes
+from studio.runtime import CUDA, make_session
+from studio.atomic import atomic_write_text
+
+
+def rate(fn: Callable[[], object], items: int, seconds: float, sync: Callable[[], None]) -> float:
+    """Items per second over at least ``seconds`` of repeated calls (after a warm-up)."""
+    for _ in range(3):
+        fn()
+    sync()
+    calls, start = 0, time.perf_counter()
+    while True:
+        fn()
+        calls += 1
+        if calls >= 3 and time.perf_counter() - start >= seconds:
+            break
+    sync()
+    return calls * items / (time.perf_counter() - start)
+
+
+def matmul_gflops(device: str, seconds: float, sync: Callable[[], None], n: int = 2048) -> float:
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    return rate(lambda: a @ b, 1, seconds, sync) * 2 * n**3 / 1e9
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="CPU threads for both runtimes")
+    parser.add_argument("--seconds", type=float, default=1.5, help="time per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; the best of each side is kept")
+    parser.add_argument("--batches", default="1,64")
+    parser.add_argument("--trained-dir", default=str(manifest.TRAINED_DIR))
+    parser.add_argument("--out", default=None, help="also write the table (markdown) and raw JSON here")
+    args = parser.parse_args()
+
+    if args.device == "cuda":
+        if not torch.cuda.is_available():
+            sys.exit("error: --device cuda, but PyTorch sees no CUDA GPU. Nothing was measured.")
+        sync = torch.cuda.synchronize
+        device_name = torch.cuda.get_device_name(0)
+    else:
+        torch.set_num_threads(args.threads)
+        sync = lambda: None  # noqa: E731
+        device_name = f"{platform.processor() or platform.machine()}, {args.threads} threads"
+    batches = [int(b) for b in args.batches.split(",")]
+    root = Path(args.trained_dir)
+    entries = [e for e in manifest.entries(root) if e.get("kind", "one-shot") == "one-shot"]
+    if not entries:
+        sys.exit(f"error: no one-shot generators in {root}/manifest.json")
+
+    peak = max(matmul_gflops(args.device, args.seconds, sync) for _ in range(args.rounds))
+    rows, raw = [], {"device": args.device, "device_name": device_name, "matmul_gflops": peak, "models": {}}
+    for entry in entries:
+        config = json.loads(manifest.path_of(entry, "config", root).read_text())
+        module = recipes.build_generator(config).to(args.device).eval()
+        session = make_session(manifest.path_of(entry, "onnx", root), device=args.device,
+                               threads=None if args.device == "cuda" else args.threads)
+        provider = session.get_providers()[0]
+        if args.device == "cuda" and provider != CUDA:
+            sys.exit(f"error: {entry['id']} runs on {provider}, not CUDA; the GPU numbers would be false.")
+        z_dim = int(config["model"]["z_dim"])
+        with FlopCounterMode(display=False) as counter, torch.inference_mode():
+            module(torch.zeros(64, z_dim, device=args.device))
+        flops_per_sample = counter.get_total_flops() / 64
+        result = {"provider": provider, "flops_per_sample": flops_per_sample}
+        for b in batches:
+            z_np = np.random.default_rng(0).standard_normal((b, z_dim), dtype=np.float32)
+            z_t = torch.from_numpy(z_np).to(args.device)
+            best_ort = best_pt = 0.0
+            for _ in range(args.rounds):
+                best_ort = max(best_ort, rate(lambda: session.run(["sample"], {"z": z_np}), b, args.seconds, sync))
+                with torch.inference_mode():
+                    best_pt = max(best_pt, rate(lambda: module(z_t).cpu(), b, args.seconds, sync))
+            result[f"ort_b{b}"], result[f"torch_b{b}"] = best_ort, best_pt
+        gflops = result[f"ort_b{batches[-1]}"] * flops_per_sample / 1e9
+        result["ort_gflops"] = gflops
+        raw["models"][entry["id"]] = result
+        rows.append(
+            f"| {entry['id']} | {provider.replace('ExecutionProvider', '')} | "
+            + " | ".join(f"{result[f'ort_b{b}']:,.0f} | {result[f'torch_b{b}']:,.0f} | "
+                         f"**{result[f'ort_b{b}'] / result[f'torch_b{b}']:.2f}x**" for b in batches)
+            + f" | {flops_per_sample / 1e6:.1f} | {gflops:.1f} | {100 * gflops / peak:.0f}% |")
+
+    head = " | ".join(f"ORT b{b} | torch b{b} | ratio b{b}" for b in batches)
+    table = "\n".join([
+        f"Device: {args.device} ({device_name}). fp32 matmul rate (torch, 2048x2048): **{peak:.1f} GFLOP/s**.",
+        "Samples/s, best of alternating rounds; ratio = ORT / PyTorch eager. "
+        f"GFLOP/s is ORT's at batch {batches[-1]}.", "",
+        f"| model | ORT provider | {head} | MFLOP/sample | ORT GFLOP/s | of matmul |",
+        "|" + "---|" * (6 + 3 * len(batches)),
+        *rows,
+    ])
+    print(table)
+    if args.out:
+        atomic_write_text(args.out, f"# `python scripts/bench.py --device {args.device}`\n\n{table}\n")
+        atomic_write_text(Path(args.out).with_suffix(".json"), json.dumps(raw, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+#!/usr/bin/env python
+"""How fast the app starts and answers, measured end to end.
+
+    python scripts/bench_app.py [--out docs/bench-app.md]
+
+Launches `python app.py`, times until it serves its page, then times gradio_client round trips
+that generate a 16-image grid (request, ONNX Runtime, PNG encoding, download) for each image model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from studio import manifest  # noqa: E402
+from studio.atomic import atomic_write_text  # noqa: E402
+from studio.processes import free_port, wait_for_http  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=30)
+    parser.add_argument("--count", type=int, default=16)
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+
+    from gradio_client import Client
+
+    port = free_port()
+    start = time.time()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)], cwd=ROOT,
+                            env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        startup = wait_for_http(url, proc, timeout=120)
+        client = Client(url, verbose=False)
+        lines = [f"- `python app.py` served its page **{startup:.1f} s** after launch.",
+                 f"- {args.count}-image grid, gradio_client round trip, {args.calls} calls after 3 warm-ups:", "",
+                 "| model | median ms | p90 ms | min ms |", "|---|---|---|---|"]
+        for entry in manifest.entries():
+            if entry["modality"] != "image":
+                continue
+            for _ in range(3):
+                client.predict(entry["id"], 0, args.count, api_name="/generate_left")
+            times = []
+            for seed in range(args.calls):
+                t0 = time.perf_counter()
+                client.predict(entry["id"], seed, args.count, api_name="/generate_left")
+                times.append(1000 * (time.perf_counter() - t0))
+            times.sort()
+            lines.append(f"| {entry['id']} | {statistics.median(times):.0f} | "
+                         f"{times[int(0.9 * (len(times) - 1))]:.0f} | {times[0]:.0f} |")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        atomic_write_text(args.out, f"# `python scripts/bench_app.py` ({os.cpu_count()} CPU cores)\n\n{text}\n")
+
+
+if __name__ == "__main__":
+    main()

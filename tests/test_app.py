@@ -1,0 +1,92 @@
+"""The app through gradio_client against a launched server, including bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from gradio_client import Client
+from PIL import Image
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+@pytest.fixture(scope="module")
+def client(app_server):
+    return Client(app_server["url"], verbose=False, download_files=True)
+
+
+def _good_ids(app_server) -> list[str]:
+    data = json.loads((app_server["trained"] / "manifest.json").read_text())
+    return [e["id"] for e in data["models"] if e["modality"] == "image" and e["id"] not in ("image-corrupt", "image-missing")]
+
+
+def test_generate_returns_a_grid_of_the_requested_size(client, app_server):
+    model = _good_ids(app_server)[0]
+    grid_path, info, hist = client.predict(model, 7, 16, api_name="/generate_left")
+    grid = Image.open(grid_path)
+    # 16 images of 28 px in a 4x4 grid with 2 px padding, upscaled 3x.
+    assert grid.size == ((4 * 30 + 2) * 3, (4 * 30 + 2) * 3)
+    assert model in info and "CPUExecutionProvider" in info
+    assert len(hist["data"]) == 10
+
+
+def test_same_seed_gives_the_same_grid(client, app_server):
+    model = _good_ids(app_server)[0]
+    a = Image.open(client.predict(model, 3, 4, api_name="/generate_left")[0]).tobytes()
+    b = Image.open(client.predict(model, 3, 4, api_name="/generate_right")[0]).tobytes()
+    c = Image.open(client.predict(model, 4, 4, api_name="/generate_left")[0]).tobytes()
+    assert a == b and a != c
+
+
+def test_generate_both_uses_one_seed(client, app_server):
+    ids = _good_ids(app_server)
+    out = client.predict(ids[0], ids[-1], 11, 4, 9, api_name="/generate_both")
+    assert out[0] == 11 and out[1] == 11
+    assert Image.open(out[2]).size != Image.open(out[5]).size  # 4 vs 9 images
+
+
+@pytest.mark.parametrize("count,message", [
+    (0, "from 1 to 64"), (65, "from 1 to 64"), (2.5, "whole number"), (-3, "from 1 to 64"), (1e9, "from 1 to 64"),
+])
+def test_bad_counts_get_a_plain_error(client, app_server, count, message):
+    with pytest.raises(Exception, match=message):
+        client.predict(_good_ids(app_server)[0], 0, count, api_name="/generate_left")
+
+
+def test_bad_seed_gets_a_plain_error(client, app_server):
+    with pytest.raises(Exception, match="Seed must be"):
+        client.predict(_good_ids(app_server)[0], -1, 4, api_name="/generate_left")
+
+
+def test_unknown_model_gets_a_plain_error(client):
+    with pytest.raises(Exception, match="Unknown model 'no-such-model'"):
+        client.predict("no-such-model", 0, 4, api_name="/generate_left")
+
+
+@pytest.mark.parametrize("model", ["image-corrupt", "image-missing"])
+def test_broken_model_is_unavailable_with_the_rebuild_command(client, model):
+    with pytest.raises(Exception, match=r"unavailable.*Rebuild it with: python scripts/train_"):
+        client.predict(model, 0, 4, api_name="/generate_left")
+    info, _ = client.predict(model, api_name="/describe_left")
+    assert "Unavailable" in info and "python scripts/train_" in info
+
+
+def test_server_keeps_serving_after_errors(client, app_server):
+    for bad in (0, "abc"):
+        with pytest.raises(Exception):
+            client.predict(_good_ids(app_server)[0], 0, bad, api_name="/generate_left")
+    assert app_server["proc"].poll() is None
+    grid_path, _, _ = client.predict(_good_ids(app_server)[0], 0, 1, api_name="/generate_left")
+    assert Image.open(grid_path).size[0] > 0
+
+
+def test_app_imports_no_torch(app_server):
+    import subprocess
+    import sys
+
+    code = "import sys, app; print('torch' in sys.modules)"
+    env_code = f"import os; os.environ['STUDIO_TRAINED_DIR']=r'{app_server['trained']}'; " + code
+    out = subprocess.run([sys.executable, "-c", env_code], capture_output=True, text=True, cwd=str(
+        __import__("pathlib").Path(__file__).resolve().parent.parent), timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "False", out.stderr[-2000:]

@@ -1,0 +1,37 @@
+"""One real-browser test: Debian Chromium driven by playwright (never `playwright install`)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.conftest import CHROMIUM
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed "
+                                 "(apt-get install chromium, as .ci/run does)")]
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def test_click_generate_shows_an_image(app_server, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        outside = []
+        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(
+            (app_server["url"], "data:", "blob:")) else None)
+        page.goto(app_server["url"], wait_until="domcontentloaded")
+        page.locator("#generate-left").click()
+        image = page.locator("#grid-left img")
+        expect(image).to_be_visible(timeout=30_000)
+        # The picture really loaded: the browser decoded it to a non-zero size.
+        page.wait_for_function("() => { const i = document.querySelector('#grid-left img');"
+                               " return i && i.complete && i.naturalWidth > 0; }", timeout=30_000)
+        page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
+        browser.close()
+    assert not outside, f"the page made requests outside the app: {outside[:5]}"

@@ -1,0 +1,112 @@
+"""One property test over every (family, modality) recipe: shapes, gradients, training, export parity."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from studio import presets, recipes
+from studio.contract import ContractError, validate_file
+from studio.export import ExportParityError, check_parity, export_generator
+from studio.train import Trainer, LoopConfig
+from studio.runtime import OnnxGenerator
+
+RECIPES = sorted(recipes.BUILDERS)
+
+
+def _tiny(family: str, modality: str) -> tuple[dict, torch.nn.Module]:
+    config = presets.resolve(family, modality, "tiny")
+    torch.manual_seed(0)
+    return config, recipes.build_process(config)
+
+
+def _fake_batch(process, n: int = 8) -> torch.Tensor:
+    h, w, c = process.sample_shape()
+    return torch.rand(n, c, h, w) * 2 - 1  # (N, C, H, W) in the training scale
+
+
+@pytest.mark.parametrize("family,modality", RECIPES)
+def test_every_phase_reaches_its_parameters(family, modality):
+    _, process = _tiny(family, modality)
+    batch = _fake_batch(process)
+    for phase in process.phases():
+        phase.module.zero_grad(set_to_none=True)
+        out = phase.loss(batch, 0)
+        assert out["loss"].ndim == 0 and torch.isfinite(out["loss"])
+        out["loss"].backward()
+        missing = [n for n, p in phase.module.named_parameters() if p.requires_grad and p.grad is None]
+        assert not missing, f"{phase.name}: no gradient reaches {missing}"
+
+
+@pytest.mark.parametrize("family,modality", RECIPES)
+def test_generator_shapes_and_uint8_output(family, modality):
+    _, process = _tiny(family, modality)
+    out = process.export_module()(torch.randn(3, process.z_dim))
+    assert out.dtype == torch.uint8 and tuple(out.shape) == (3, *process.sample_shape())
+
+
+@pytest.mark.parametrize("family,modality", RECIPES)
+def test_trains_exports_and_matches_onnx_runtime(family, modality, tmp_path):
+    config, process = _tiny(family, modality)
+    data = torch.rand(64, *(_fake_batch(process, 1).shape[1:])) * 2 - 1
+    batches = recipes.random_batches(data, 8, seed=0, device="cpu")
+    Trainer(process, batches, LoopConfig(steps=4, ckpt_every=2, warmup_steps=1), tmp_path / "run",
+            show_progress=False).fit()
+    path = tmp_path / "generator.onnx"
+    report = export_generator(process.export_module(), path, family=family, modality=modality,
+                              z_dim=process.z_dim, sample_shape=process.sample_shape())
+    assert report["max_abs_diff"] <= 1
+    info = validate_file(path)
+    assert (info.family, info.modality, info.z_dim) == (family, modality, process.z_dim)
+    # The served runtime reproduces PyTorch for a batch size the export never saw.
+    gen = OnnxGenerator(path, device="cpu")
+    z = np.random.default_rng(1).standard_normal((5, process.z_dim), dtype=np.float32)
+    with torch.no_grad():
+        expected = process.export_module()(torch.from_numpy(z)).numpy()
+    check_parity(expected, gen.run(z))
+    assert gen.provider == "CPUExecutionProvider"
+    np.testing.assert_array_equal(gen.sample(4, seed=3), gen.sample(4, seed=3))
+
+
+def test_parity_check_catches_a_wrong_graph():
+    expected = np.zeros((2, 28, 28, 1), np.uint8)
+    wrong = expected.copy()
+    wrong[:, :10] = 200
+    with pytest.raises(ExportParityError):
+        check_parity(expected, wrong)
+    with pytest.raises(ExportParityError):
+        check_parity(np.zeros((2, 3), np.float32), np.ones((2, 3), np.float32))
+
+
+def test_contract_rejects_a_file_without_metadata(tmp_path):
+    _, process = _tiny("gan", "image")
+    path = tmp_path / "g.onnx"
+    export_generator(process.export_module(), path, family="gan", modality="image", z_dim=process.z_dim,
+                     sample_shape=process.sample_shape())
+    model = onnx.load(str(path))
+    del model.metadata_props[:]
+    onnx.save(model, str(path))
+    with pytest.raises(ContractError, match="metadata is missing"):
+        validate_file(path)
+
+
+def test_contract_rejects_a_float_image_output(tmp_path):
+    from studio.contract import generator_metadata
+    from studio.export import export_onnx
+
+    _, process = _tiny("gan", "image")
+    net = process.generator_ema.eval()  # float [-1, 1] output: breaks the uint8 image format
+    path = tmp_path / "float.onnx"
+    export_onnx(net, (torch.randn(2, process.z_dim),), path, input_names=["z"], output_names=["sample"],
+                dynamic_shapes={"z": {0: torch.export.Dim("batch")}},
+                metadata=generator_metadata(family="gan", modality="image", z_dim=process.z_dim,
+                                            sample_shape=(28, 28, 1)))
+    with pytest.raises(ContractError, match="uint8"):
+        validate_file(path)
+
+
+def test_unknown_modality_says_what_exists():
+    with pytest.raises(SystemExit, match="not available yet"):
+        presets.resolve("gan", "music", "cpu")
