@@ -32,6 +32,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from studio import manifest, recipes
 from studio.runtime import CUDA, make_session
 from studio.atomic import atomic_write_text
+from studio.export import check_parity
 
 
 def rate(fn: Callable[[], object], items: int, seconds: float, sync: Callable[[], None]) -> float:
@@ -86,12 +87,20 @@ def main() -> None:
     for entry in entries:
         config = json.loads(manifest.path_of(entry, "config", root).read_text())
         module = recipes.build_generator(config).to(args.device).eval()
-        session = make_session(manifest.path_of(entry, "onnx", root), device=args.device,
-                               threads=None if args.device == "cuda" else args.threads)
+        try:
+            session = make_session(manifest.path_of(entry, "onnx", root), device=args.device,
+                                   threads=None if args.device == "cuda" else args.threads)
+        except RuntimeError as exc:
+            sys.exit(f"error: {entry['id']}: {exc}. Nothing was measured.")
         provider = session.get_providers()[0]
         if args.device == "cuda" and provider != CUDA:
             sys.exit(f"error: {entry['id']} runs on {provider}, not CUDA; the GPU numbers would be false.")
         z_dim = int(config["model"]["z_dim"])
+        if args.device == "cuda":
+            # The GPU must draw the same pictures as the CPU, not just run fast.
+            z_check = np.random.default_rng(1).standard_normal((16, z_dim), dtype=np.float32)
+            cpu_session = make_session(manifest.path_of(entry, "onnx", root), device="cpu")
+            check_parity(cpu_session.run(["sample"], {"z": z_check})[0], session.run(["sample"], {"z": z_check})[0])
         with FlopCounterMode(display=False) as counter, torch.inference_mode():
             module(torch.zeros(64, z_dim, device=args.device))
         flops_per_sample = counter.get_total_flops() / 64

@@ -95,6 +95,7 @@ def export_generator(module: nn.Module, path: str | Path, *, family: str, modali
         report = check_parity(expected, actual)
         # Batch 1 too: a graph that only works for the example batch size is a broken export.
         check_parity(expected[:1], session.run([SAMPLE_OUTPUT], {Z_INPUT: z[:1]})[0])
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -65,6 +65,7 @@ def run(family: str, argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(family, argv)
     config = presets.resolve(family, args.modality, args.preset, args.steps)
     model_id = config["id"]
+    commit = manifest.git_commit()  # the code that trains, read before a long run lets HEAD move
     out_root = Path(args.out_dir) if args.out_dir else (
         REPO / "runs" / "tiny" / "trained" if args.preset == "tiny" else manifest.TRAINED_DIR)
     run_dir = Path(args.run_dir) if args.run_dir else REPO / "runs" / args.preset / model_id
@@ -119,7 +120,7 @@ def run(family: str, argv: list[str] | None = None) -> dict[str, Any]:
         "config": f"{model_id}/config.json", "metrics": f"{model_id}/metrics.json",
         "card": f"{model_id}/card.md", "curves": f"{model_id}/curves.json", "preview": f"{model_id}/preview.png",
         "steps": summary["steps"], "preset": args.preset, "dataset": data["dataset"],
-        "git_commit": manifest.git_commit(), "rebuild": command,
+        "git_commit": commit, "rebuild": command,
     }
     write_card(entry_dir / "card.md", entry=entry, config=config, metrics=metrics,
                description=DESCRIPTIONS.get((family, args.modality), ""), provenance=data["provenance"],
