@@ -94,7 +94,12 @@ def describe(model_id: str) -> tuple[str, pd.DataFrame]:
                 histogram_frame(None))
     m = model.metrics
     rows = "\n".join(f"| {label} | {_fmt(m[key])} |" for key, label in SUMMARY_KEYS if key in m)
-    flag = "⚠️ flagged as mode-collapsed" if m.get("mode_collapse") else "no mode collapse flagged"
+    if m.get("classes_covered", 10) < len(FASHION_MNIST_CLASSES):
+        flag = f"⚠️ mode collapse: only {m['classes_covered']} of {len(FASHION_MNIST_CLASSES)} classes get ≥ 1% of samples"
+    elif m.get("mode_collapse"):
+        flag = f"⚠️ unbalanced: every class is present, but KL to uniform is {m['kl_to_uniform']:.2f} (> 0.1)"
+    else:
+        flag = "balanced over all classes, no collapse flagged"
     text = (f"**{model.id}** · {model.entry['family'].upper()} · {model.entry['steps']} steps · "
             f"runs on `{model.generator.provider}`\n\n"
             f"| recorded metric ({m.get('n_samples', '?')} samples, seed {m.get('seed', '?')}) | value |\n|---|---|\n"

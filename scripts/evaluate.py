@@ -66,8 +66,9 @@ def main() -> None:
             old, new = recorded.get(key), fresh[key]
             same = old is not None and abs(float(new) - float(old)) <= args.tolerance * max(1.0, abs(float(old)))
             mismatches += 0 if same or old is None else 1
-            old_s = "-" if old is None else f"{float(old):.4f}"
-            print(f"  {key:<20} {old_s:>12} {float(new):>12.4f}{'' if same or old is None else '   <- differs'}")
+            fmt = (lambda v: f"{v}") if isinstance(new, int) else (lambda v: f"{float(v):.4f}")
+            old_s = "-" if old is None else fmt(old)
+            print(f"  {key:<20} {old_s:>12} {fmt(new):>12}{'' if same or old is None else '   <- differs'}")
         if args.write:
             recorded.update(fresh)
             atomic_write_json(metrics_path, recorded)
