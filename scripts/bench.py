@@ -129,7 +129,7 @@ def main() -> None:
         "Samples/s, best of alternating rounds; ratio = ORT / PyTorch eager. "
         f"GFLOP/s is ORT's at batch {batches[-1]}.", "",
         f"| model | ORT provider | {head} | MFLOP/sample | ORT GFLOP/s | of matmul |",
-        "|" + "---|" * (6 + 3 * len(batches)),
+        "|" + "---|" * (5 + 3 * len(batches)),
         *rows,
     ])
     print(table)

@@ -4,6 +4,7 @@
     python scripts/evaluate.py image-gan            # one entry
     python scripts/evaluate.py --all                # every image entry in the manifest
     python scripts/evaluate.py image-gan --write    # also update metrics.json (and the manifest sha is unchanged)
+    python scripts/evaluate.py --real-baseline      # score 10,000 real training images: the best a generator can do
 
 Uses the protocol's fixed sample count and seed, so the numbers match those recorded at training time.
 """
@@ -35,7 +36,13 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--write", action="store_true", help="store the recomputed numbers in metrics.json")
     parser.add_argument("--tolerance", type=float, default=1e-3, help="relative difference counted as a match")
+    parser.add_argument("--real-baseline", action="store_true",
+                        help="score the first 10,000 Fashion-MNIST training images (needs the data set)")
     args = parser.parse_args()
+
+    if args.real_baseline:
+        real_baseline(args.device)
+        return
 
     root = Path(args.trained_dir)
     try:
@@ -75,6 +82,22 @@ def main() -> None:
     if mismatches and not args.write:
         print(f"\n{mismatches} number(s) differ from the record (tolerance {args.tolerance}).")
         sys.exit(1)
+
+
+def real_baseline(device: str) -> None:
+    """What real images score under the protocol: the ceiling for every generator."""
+    from studio.data import DataMissing
+    from studio.data.image import load_fashion_mnist
+    from studio.metrics.image import score_images
+
+    try:
+        train = load_fashion_mnist()["train"].images[:N_SAMPLES, ..., None]
+    except DataMissing as exc:
+        sys.exit(f"error: {exc}")
+    metrics = score_images(train, ImageReference(device=device))
+    print(f"real training images ({N_SAMPLES}) against the test set:")
+    for key in COMPARED:
+        print(f"  {key:<20} {metrics[key]:>12.4f}" if isinstance(metrics[key], float) else f"  {key:<20} {metrics[key]:>12}")
 
 
 if __name__ == "__main__":
