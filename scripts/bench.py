@@ -97,10 +97,12 @@ def main() -> None:
             sys.exit(f"error: {entry['id']} runs on {provider}, not CUDA; the GPU numbers would be false.")
         z_dim = int(config["model"]["z_dim"])
         if args.device == "cuda":
-            # The GPU must draw the same pictures as the CPU, not just run fast.
+            # The GPU must draw the same pictures as the CPU, not just run fast. cuDNN's conv algorithms
+            # (TF32 included) round differently, so a few pixels may land one level apart.
             z_check = np.random.default_rng(1).standard_normal((16, z_dim), dtype=np.float32)
             cpu_session = make_session(manifest.path_of(entry, "onnx", root), device="cpu")
-            check_parity(cpu_session.run(["sample"], {"z": z_check})[0], session.run(["sample"], {"z": z_check})[0])
+            check_parity(cpu_session.run(["sample"], {"z": z_check})[0], session.run(["sample"], {"z": z_check})[0],
+                         max_share_off_by_one=0.05)
         with FlopCounterMode(display=False) as counter, torch.inference_mode():
             module(torch.zeros(64, z_dim, device=args.device))
         flops_per_sample = counter.get_total_flops() / 64
