@@ -86,6 +86,16 @@ BUILDERS: dict[tuple[str, str], Callable[..., GenerativeProcess]] = {
 DATA_LOADERS: dict[str, Callable[[str | None], dict[str, Any]]] = {"image": load_image_data}
 
 
+def evaluate_image_file(onnx_path: Path, n_samples: int) -> dict[str, Any]:
+    from studio.metrics.image import evaluate_generator
+
+    return dict(evaluate_generator(onnx_path, n_samples=n_samples, device="cpu"))
+
+
+#: modality -> (ONNX file, sample count) -> the protocol's metrics
+EVALUATORS: dict[str, Callable[[Path, int], dict[str, Any]]] = {"image": evaluate_image_file}
+
+
 def build_process(config: dict[str, Any], data: dict[str, Any] | None = None) -> GenerativeProcess:
     return BUILDERS[(config["family"], config["modality"])](config, data)
 

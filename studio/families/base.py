@@ -61,3 +61,11 @@ class GenerativeProcess(nn.Module):
     def evaluate(self, split: str = "val") -> dict[str, float]:
         """Held-out numbers worth logging during training (may be empty)."""
         return {}
+
+    @torch.no_grad()
+    def likelihood_metrics(self, test_data: Any) -> dict[str, Any]:
+        """Test-set likelihood numbers, in bits, with ``likelihood_kind`` saying exact or bound.
+
+        Empty for families without a likelihood (a GAN has none: absent, not 0).
+        """
+        return {}

@@ -94,6 +94,10 @@ class VAEProcess(GenerativeProcess):
                 "recon_nll_nats": total_nll / n, "kl_nats": total_kl / n, "active_units": active}
 
     @torch.no_grad()
+    def likelihood_metrics(self, test_data: torch.Tensor) -> dict[str, Any]:
+        return {**self.negative_elbo(test_data), "likelihood_kind": "bound (negative ELBO)"}
+
+    @torch.no_grad()
     def evaluate(self, split: str = "val") -> dict[str, float]:
         if self.eval_data is None:
             return {}
