@@ -151,7 +151,7 @@ def image_panel(side: str, default: str | None) -> dict[str, gr.components.Compo
         info_text, hist_value = describe(default) if default else ("", histogram_frame(None))
         info = gr.Markdown(info_text, elem_id=f"info-{side}")
         hist = gr.BarPlot(hist_value, x="class", y="share", label="Class histogram (recorded, reference classifier)",
-                          y_lim=[0, 1], sort=list(FASHION_MNIST_CLASSES), x_label_angle=-30,
+                          sort=list(FASHION_MNIST_CLASSES), x_label_angle=-30,
                           elem_id=f"hist-{side}")
     button.click(generate, [model, seed, count], [grid, info, hist], api_name=f"generate_{side}",
                  concurrency_limit=4)
