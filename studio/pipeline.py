@@ -27,6 +27,10 @@ DESCRIPTIONS = {
                       "betas (0, 0.9); the exported weights are the EMA of the generator.",
     ("vae", "image"): "Convolutional VAE with a discretised-logistic pixel likelihood and a linear KL warm-up. "
                       "The exported generator is the decoder (z -> mean image).",
+    ("flow", "image"): "Multi-scale Glow-style flow (2 levels of ActNorm, invertible 1x1 conv and affine "
+                       "coupling steps, learned conditional priors on the factored-out halves) trained by exact "
+                       "maximum likelihood on uniformly dequantized pixels. The exported generator is the "
+                       "inverse (noise -> image); scale the noise by T to sample at temperature T.",
 }
 
 

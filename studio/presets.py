@@ -36,6 +36,16 @@ PRESETS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
                 "loop": {"steps": 40_000, "ckpt_every": 1000, "log_every": 20, "preview_every": 1000,
                          "eval_every": 5000, "warmup_steps": 500}, "eval_samples": 10_000},
     },
+    ("flow", "image"): {
+        "tiny": {"model": {"levels": 2, "steps": 1, "hidden": 8}, "batch_size": 16, "lr": 1e-3,
+                 "loop": _LOOP_TINY, "eval_samples": 500},
+        "cpu": {"model": {"levels": 2, "steps": 8, "hidden": 64}, "batch_size": 64, "lr": 1e-3,
+                "loop": {"steps": 12_000, "ckpt_every": 500, "log_every": 10, "preview_every": 500,
+                         "eval_every": 2000, "warmup_steps": 200, "grad_clip": 50.0}, "eval_samples": 10_000},
+        "gpu": {"model": {"levels": 2, "steps": 16, "hidden": 256}, "batch_size": 128, "lr": 5e-4,
+                "loop": {"steps": 60_000, "ckpt_every": 2000, "log_every": 20, "preview_every": 2000,
+                         "eval_every": 5000, "warmup_steps": 1000, "grad_clip": 50.0}, "eval_samples": 10_000},
+    },
 }
 
 

@@ -14,10 +14,11 @@ import torch
 from studio.families.base import GenerativeProcess
 from studio.families.gan import GANProcess
 from studio.families.likelihoods import discretized_logistic_nll
+from studio.families.flow import FlowProcess
 from studio.families.vae import VAEProcess
 from studio.modalities.image import make_grid, to_unit_range
 from studio.modalities.image_torch import ToUint8Image
-from studio.networks import conv_vae, dcgan
+from studio.networks import conv_vae, dcgan, glow
 
 IMAGE_SHAPE = (28, 28, 1)
 PREVIEW_SEED = 0
@@ -57,6 +58,15 @@ def build_image_vae(config: dict[str, Any], data: dict[str, Any] | None = None) 
     )
 
 
+def build_image_flow(config: dict[str, Any], data: dict[str, Any] | None = None) -> GenerativeProcess:
+    m = config["model"]
+    return FlowProcess(
+        glow.Glow((1, 28, 28), levels=m["levels"], steps=m["steps"], hidden=m["hidden"]),
+        modality="image", sample_shape=IMAGE_SHAPE, lr=config["lr"],
+        eval_data=data["test_tensor"] if data else None, preview_fn=save_image_preview,
+    )
+
+
 def load_image_data(data_dir: str | None) -> dict[str, Any]:
     from studio.data.image import PROVENANCE, load_fashion_mnist
 
@@ -82,6 +92,7 @@ def random_batches(train: torch.Tensor, batch_size: int, seed: int, device: str 
 BUILDERS: dict[tuple[str, str], Callable[..., GenerativeProcess]] = {
     ("gan", "image"): build_image_gan,
     ("vae", "image"): build_image_vae,
+    ("flow", "image"): build_image_flow,
 }
 DATA_LOADERS: dict[str, Callable[[str | None], dict[str, Any]]] = {"image": load_image_data}
 
