@@ -21,6 +21,7 @@ import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from studio import compare  # noqa: E402
 from studio.data.labels import FASHION_MNIST_CLASSES  # noqa: E402
 from studio.modalities.image import make_grid  # noqa: E402
 from studio.runtime import GeneratorUnavailable  # noqa: E402
@@ -37,7 +38,10 @@ SUMMARY_KEYS = (
     ("fd", "Fréchet distance ↓"), ("precision", "precision ↑"), ("recall", "recall ↑"),
     ("density", "density"), ("coverage", "coverage ↑"), ("classes_covered", "classes covered"),
     ("kl_to_uniform", "class KL to uniform ↓"), ("neg_elbo_bpd", "neg. ELBO bits/dim (bound) ↓"),
+    ("nll_bpd", "test NLL bits/dim (exact, dequantized) ↓"),
 )
+MAX_FRAMES = 16
+RESCORE_SAMPLES = 2000
 
 
 READING_GUIDE = """
@@ -49,7 +53,8 @@ READING_GUIDE = """
 - **Class histogram**: the reference classifier labels every sample. A healthy generator spreads its
   samples over all ten classes; a collapsed one piles them into a few. *KL to uniform* sums that up:
   0 is perfectly balanced, 2.30 is a single class.
-- **Bits/dim** exists only for likelihood models; the VAE's is an upper bound (its negative ELBO).
+- **Bits/dim** exists only for likelihood models: the flow's is exact for its dequantized model, the
+  VAE's is an upper bound (its negative ELBO). A GAN has none.
 """
 
 
@@ -108,8 +113,7 @@ def describe(model_id: str) -> tuple[str, pd.DataFrame]:
 
 
 def histogram_frame(hist: list[float] | None) -> pd.DataFrame:
-    shares = hist if hist else [0.0] * len(FASHION_MNIST_CLASSES)
-    return pd.DataFrame({"class": list(FASHION_MNIST_CLASSES), "share": shares})
+    return compare.histogram_frame(hist, FASHION_MNIST_CLASSES)
 
 
 def generate(model_id: str, seed: object, count: object) -> tuple[np.ndarray, str, pd.DataFrame]:
@@ -130,11 +134,58 @@ def generate_both(left_model: str, right_model: str, seed: object, left_count: o
     return (seed_n, seed_n, *left, *right)
 
 
+# -- compare -----------------------------------------------------------------------------
+def image_model_ids() -> list[str]:
+    return REGISTRY.ids("image")
+
+
+def generate_all(seed: object, count: object) -> list[np.ndarray | None]:
+    """Every image model's grid for one seed; an unavailable model shows no grid, not an error."""
+    count_n = parse_whole_number(count, "Number of images", 1, MAX_IMAGES)
+    seed_n = parse_whole_number(seed, "Seed", 0, MAX_SEED)
+    grids = []
+    for model_id in image_model_ids():
+        model = REGISTRY.get(model_id)
+        grids.append(make_grid(model.generator.sample(count_n, seed=seed_n), scale=2) if model.available else None)
+    return grids
+
+
+def recorded_comparison() -> tuple[pd.DataFrame, pd.DataFrame]:
+    table = compare.metrics_table(REGISTRY, "image")
+    return table, compare.share_metrics_frame(table)
+
+
+def rescore_now(seed: object) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Recompute the metrics live on a smaller sample (RESCORE_SAMPLES per model)."""
+    seed_n = parse_whole_number(seed, "Seed", 0, MAX_SEED)
+    try:
+        live = compare.rescore(REGISTRY, "image", RESCORE_SAMPLES, seed_n)
+    except FileNotFoundError as exc:
+        raise gr.Error(str(exc)) from None
+    table = compare.metrics_table(REGISTRY, "image", live=live)
+    return table, compare.share_metrics_frame(table)
+
+
+def interpolate(model_id: str, seed_a: object, seed_b: object, frames: object) -> np.ndarray:
+    """A strip of frames walking the latent space from seed A's noise to seed B's."""
+    a = parse_whole_number(seed_a, "Seed A", 0, MAX_SEED)
+    b = parse_whole_number(seed_b, "Seed B", 0, MAX_SEED)
+    n = parse_whole_number(frames, "Frames", 2, MAX_FRAMES)
+    generator = generator_for(model_id)
+    if not generator.z_dim:
+        raise gr.Error(f"'{model_id}' draws its samples token by token and has no latent noise to walk through. "
+                       "Pick a latent model (GAN, VAE or flow).")
+    images = generator.run(compare.slerp_noise(generator.z_dim, a, b, n))
+    return make_grid(images, columns=n, scale=GRID_SCALE)
+
+
 # -- layout ----------------------------------------------------------------------------
-def model_choices(modality: str) -> list[tuple[str, str]]:
+def model_choices(modality: str, latent_only: bool = False) -> list[tuple[str, str]]:
     choices = []
     for model_id in REGISTRY.ids(modality):
         model = REGISTRY.get(model_id)
+        if latent_only and model.entry.get("kind", "one-shot") != "one-shot":
+            continue
         choices.append((model_id if model.available else f"{model_id} (unavailable)", model_id))
     return choices
 
@@ -157,6 +208,55 @@ def image_panel(side: str, default: str | None) -> dict[str, gr.components.Compo
                  concurrency_limit=4)
     model.change(describe, [model], [info, hist], api_name=f"describe_{side}", concurrency_limit=4)
     return {"model": model, "seed": seed, "count": count, "grid": grid, "info": info, "hist": hist}
+
+
+def interpolation_section(image_ids: list[str]) -> None:
+    latent = [value for _, value in model_choices("image", latent_only=True)]
+    gr.Markdown("### Latent interpolation\nWalk from one seed's noise to another's: a smooth path means the "
+                "generator learned a continuous space rather than memorising pictures.")
+    with gr.Row():
+        model = gr.Dropdown(model_choices("image", latent_only=True), value=latent[0] if latent else None,
+                            label="Model", allow_custom_value=True, elem_id="interp-model")
+        seed_a = gr.Number(value=1, label="Seed A", precision=None, elem_id="interp-seed-a")
+        seed_b = gr.Number(value=2, label="Seed B", precision=None, elem_id="interp-seed-b")
+        frames = gr.Number(value=8, label=f"Frames (2–{MAX_FRAMES})", precision=None, elem_id="interp-frames")
+        button = gr.Button("Interpolate", elem_id="interp-run")
+    strip = gr.Image(label="Interpolation", type="numpy", format="png", interactive=False, elem_id="interp-strip")
+    button.click(interpolate, [model, seed_a, seed_b, frames], [strip], api_name="interpolate", concurrency_limit=4)
+
+
+def compare_tab(image_ids: list[str]) -> None:
+    gr.Markdown("Every image generator on the same seed. The table and charts are the recorded metrics "
+                "(10,000 samples each); **Re-score now** recomputes them live on "
+                f"{RESCORE_SAMPLES:,} samples per model, so expect small differences.")
+    with gr.Row():
+        seed = gr.Number(value=0, label="Seed", precision=None, elem_id="compare-seed")
+        count = gr.Number(value=16, label=f"Images per model (1–{MAX_IMAGES})", precision=None,
+                          elem_id="compare-count")
+        run_all = gr.Button("Generate all", variant="primary", elem_id="compare-generate-all")
+    grids = []
+    with gr.Row():
+        for model_id in image_ids:
+            grids.append(gr.Image(label=model_id, type="numpy", format="png", interactive=False,
+                                  elem_id=f"compare-grid-{model_id}"))
+    table_value, chart_value = recorded_comparison()
+    table = gr.Dataframe(table_value, label="Metrics (one row per model)", interactive=False,
+                         elem_id="compare-table")
+    rescore = gr.Button("Re-score now", elem_id="compare-rescore")
+    chart = gr.BarPlot(chart_value, x="metric", y="value", color="model", label="Precision, recall, density, coverage",
+                       elem_id="compare-chart")
+    with gr.Row():
+        for model_id in image_ids:
+            model = REGISTRY.get(model_id)
+            gr.BarPlot(histogram_frame(model.metrics.get("class_histogram")), x="class", y="share",
+                       sort=list(FASHION_MNIST_CLASSES), x_label_angle=-30, label=f"{model_id}: class histogram",
+                       elem_id=f"compare-hist-{model_id}")
+    with gr.Row():
+        for model_id in image_ids:
+            gr.LinePlot(compare.curves_frame(REGISTRY.get(model_id).curves), x="step", y="value", color="series",
+                        label=f"{model_id}: training curves", elem_id=f"compare-curves-{model_id}")
+    run_all.click(generate_all, [seed, count], grids, api_name="generate_all", concurrency_limit=2)
+    rescore.click(rescore_now, [seed], [table, chart], api_name="rescore", concurrency_limit=1)
 
 
 def build_demo() -> gr.Blocks:
@@ -183,6 +283,9 @@ def build_demo() -> gr.Blocks:
                        api_name="generate_both", concurrency_limit=2)
             with gr.Accordion("How to read the numbers", open=False, elem_id="help-images"):
                 gr.Markdown(READING_GUIDE)
+            interpolation_section(image_ids)
+        with gr.Tab("Compare", elem_id="tab-compare"):
+            compare_tab(image_ids)
     return demo
 
 

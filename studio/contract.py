@@ -29,6 +29,14 @@ SAMPLE_FORMATS: dict[str, tuple[str, int]] = {
     "image": ("tensor(uint8)", 4),
 }
 
+#: Step graph of an autoregressive generator: one decoding step over an explicit KV cache.
+TOKENS_INPUT = "tokens"  # int64 [batch, seq]
+PAST_INPUT = "past"  # float32 [layers, 2, batch, heads, past_len, head_dim]
+LOGITS_OUTPUT = "logits"  # float32 [batch, vocab]: the next token after the last input token
+PRESENT_OUTPUT = "present"  # float32 [layers, 2, batch, heads, past_len + seq, head_dim]
+#: Its token decoder (a separate file named in the metadata): codes int64 [batch, seq_len] -> sample.
+CODES_INPUT = "codes"
+
 # metadata_props keys written into every generator file.
 META_VERSION = "studio.contract_version"
 META_FAMILY = "studio.family"
@@ -36,11 +44,72 @@ META_MODALITY = "studio.modality"
 META_KIND = "studio.kind"
 META_Z_DIM = "studio.z_dim"
 META_SAMPLE_SHAPE = "studio.sample_shape"  # JSON list, without the batch axis
+# autoregressive only
+META_VOCAB = "studio.vocab"
+META_BOS = "studio.bos"
+META_SEQ_LEN = "studio.seq_len"
+META_CACHE_SHAPE = "studio.cache_shape"  # JSON [layers, heads, head_dim]
+META_DECODER = "studio.decoder"  # file name, beside the step graph
 REQUIRED_META = (META_VERSION, META_FAMILY, META_MODALITY, META_KIND)
 
 
 class ContractError(ValueError):
     """An ONNX file does not follow the generator contract."""
+
+
+def step_metadata(*, family: str, modality: str, vocab: int, bos: int, seq_len: int, layers: int, heads: int,
+                  head_dim: int, decoder: str, sample_shape: tuple[int, ...]) -> dict[str, str]:
+    """The metadata_props of an autoregressive step graph."""
+    meta = generator_metadata(family=family, modality=modality, z_dim=0, sample_shape=sample_shape,
+                              kind="autoregressive")
+    del meta[META_Z_DIM]
+    meta.update({META_VOCAB: str(vocab), META_BOS: str(bos), META_SEQ_LEN: str(seq_len),
+                 META_CACHE_SHAPE: json.dumps([layers, heads, head_dim]), META_DECODER: decoder})
+    return meta
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """What an autoregressive step graph says about itself."""
+
+    family: str
+    modality: str
+    vocab: int
+    bos: int
+    seq_len: int
+    layers: int
+    heads: int
+    head_dim: int
+    decoder: str
+    sample_shape: tuple[int, ...]
+
+
+def read_kind(session: Any) -> str:
+    return session.get_modelmeta().custom_metadata_map.get(META_KIND, "")
+
+
+def validate_step_session(session: Any) -> StepInfo:
+    """Check an autoregressive step graph against the contract."""
+    meta = session.get_modelmeta().custom_metadata_map
+    needed = (*REQUIRED_META, META_VOCAB, META_BOS, META_SEQ_LEN, META_CACHE_SHAPE, META_DECODER)
+    missing = [k for k in needed if k not in meta]
+    if missing:
+        raise ContractError(f"step-graph metadata is missing {missing}; export it with studio.families.transformer")
+    if meta[META_KIND] != "autoregressive":
+        raise ContractError(f"kind {meta[META_KIND]!r} is not an autoregressive step graph")
+    inputs = {i.name: i for i in session.get_inputs()}
+    outputs = {o.name: o for o in session.get_outputs()}
+    if set(inputs) != {TOKENS_INPUT, PAST_INPUT} or not {LOGITS_OUTPUT, PRESENT_OUTPUT} <= set(outputs):
+        raise ContractError(f"a step graph maps (tokens, past) -> (logits, present); found {sorted(inputs)} -> "
+                            f"{sorted(outputs)}")
+    if inputs[TOKENS_INPUT].type != "tensor(int64)" or inputs[PAST_INPUT].type != "tensor(float)":
+        raise ContractError("tokens must be int64 and past float32")
+    if len(inputs[PAST_INPUT].shape) != 6:
+        raise ContractError("past must be [layers, 2, batch, heads, past_len, head_dim]")
+    layers, heads, head_dim = json.loads(meta[META_CACHE_SHAPE])
+    return StepInfo(meta[META_FAMILY], meta[META_MODALITY], int(meta[META_VOCAB]), int(meta[META_BOS]),
+                    int(meta[META_SEQ_LEN]), int(layers), int(heads), int(head_dim), meta[META_DECODER],
+                    tuple(json.loads(meta.get(META_SAMPLE_SHAPE, "[]"))))
 
 
 @dataclass(frozen=True)
@@ -126,9 +195,11 @@ def validate_session(session: Any) -> GeneratorInfo:
     return GeneratorInfo(family, modality, kind, z_dim, shape, meta[META_VERSION])
 
 
-def validate_file(path: str | Path) -> GeneratorInfo:
-    """Load ``path`` on the CPU and validate it (for tests and scripts)."""
+def validate_file(path: str | Path) -> GeneratorInfo | StepInfo:
+    """Load ``path`` on the CPU and validate it as whichever kind its metadata says (tests, scripts)."""
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    if read_kind(session) == "autoregressive":
+        return validate_step_session(session)
     return validate_session(session)

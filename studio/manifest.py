@@ -21,6 +21,8 @@ TRAINED_DIR = REPO_ROOT / "trained"
 
 #: Files every entry's folder holds, by manifest key.
 ENTRY_FILES = ("onnx", "config", "metrics", "card", "curves", "preview")
+#: Files some entries have besides the generator, each with its own sha256 (e.g. a token decoder).
+EXTRA_FILES = ("decoder",)
 
 
 class ManifestError(ValueError):
@@ -104,4 +106,11 @@ def verify(root: str | Path = TRAINED_DIR) -> list[str]:
         onnx_path = path_of(entry, "onnx", root)
         if onnx_path.exists() and sha256_of(onnx_path) != entry.get("sha256"):
             problems.append(f"{entry['id']}: {entry['onnx']} does not match its sha256 in the manifest")
+        for key in EXTRA_FILES:
+            if key in entry:
+                extra = path_of(entry, key, root)
+                if not extra.exists():
+                    problems.append(f"{entry['id']}: {entry[key]} is missing")
+                elif sha256_of(extra) != entry.get(f"{key}_sha256"):
+                    problems.append(f"{entry['id']}: {entry[key]} does not match its sha256 in the manifest")
     return problems

@@ -16,7 +16,6 @@ from studio import manifest, presets, recipes
 from studio.atomic import atomic_write_json
 from studio.card import plot_curves, write_card
 from studio.data import DataMissing
-from studio.export import export_generator
 from studio.train import LOG, PREVIEW, LoopConfig, Trainer, curves_from_log
 
 REPO = manifest.REPO_ROOT
@@ -27,6 +26,11 @@ DESCRIPTIONS = {
                       "betas (0, 0.9); the exported weights are the EMA of the generator.",
     ("vae", "image"): "Convolutional VAE with a discretised-logistic pixel likelihood and a linear KL warm-up. "
                       "The exported generator is the decoder (z -> mean image).",
+    ("transformer", "image"): "Two stages: a VQ-VAE turns each image into a 7x7 grid of codes (128 symbols), then a "
+                              "GPT-2 built by `transformers` from a config learns the code sequences. Codes rather "
+                              "than pixels: 49 tokens instead of 784 make training and sampling fast enough for a "
+                              "2-core CPU, and the prior spends its capacity on shapes, not pixel noise. The exported "
+                              "step graph carries an explicit KV cache; decoder.onnx turns codes into pixels.",
     ("flow", "image"): "Multi-scale Glow-style flow (2 levels of ActNorm, invertible 1x1 conv and affine "
                        "coupling steps, learned conditional priors on the factored-out halves) trained by exact "
                        "maximum likelihood on uniformly dequantized pixels. The exported generator is the "
@@ -61,10 +65,6 @@ def parse_args(family: str, argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def count_params(module: torch.nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
 def run(family: str, argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(family, argv)
     config = presets.resolve(family, args.modality, args.preset, args.steps)
@@ -79,65 +79,73 @@ def run(family: str, argv: list[str] | None = None) -> dict[str, Any]:
     except DataMissing as exc:
         raise SystemExit(f"error: {exc}") from None
 
-    process = recipes.build_process(config, data)
-    loop = LoopConfig(**config["loop"])
-    batches = recipes.random_batches(data["train_tensor"], config["batch_size"], loop.seed, device)
-    trainer = Trainer(process, batches, loop, run_dir, device=device, resume=not args.fresh,
-                      show_progress=not args.quiet)
+    summary: dict[str, Any] = {"rollbacks": 0}
     t0 = time.time()
-    summary = trainer.fit()
+    stage_dirs = []
+    for stage, process, batches, loop_cfg in recipes.stages(config, data, device):
+        stage_dir = run_dir / stage if stage else run_dir
+        stage_dirs.append(stage_dir)
+        trainer = Trainer(process, batches, LoopConfig(**loop_cfg), stage_dir, device=device,
+                          resume=not args.fresh, show_progress=not args.quiet)
+        result = trainer.fit()
+        summary = {**result, "rollbacks": summary["rollbacks"] + result["rollbacks"]}
     process.cpu().eval()
+    final_dir = stage_dirs[-1]
 
     entry_dir = out_root / model_id
     entry_dir.mkdir(parents=True, exist_ok=True)
-    onnx_path = entry_dir / "generator.onnx"
-    generator = process.export_module()
-    parity = export_generator(generator, onnx_path, family=family, modality=args.modality,
-                              z_dim=process.z_dim, sample_shape=process.sample_shape())
+    exported = process.export(entry_dir)
+    onnx_path, parity = exported["onnx"], exported["parity"]
 
     n_eval = args.eval_samples or config["eval_samples"]
     try:
         metrics: dict[str, Any] = recipes.EVALUATORS[args.modality](onnx_path, n_eval)
     except FileNotFoundError as exc:  # a missing reference evaluator names its rebuild command
         raise SystemExit(f"error: {exc}") from None
-    metrics.update(process.likelihood_metrics(data["test_tensor"]))
-    metrics.update({"params": count_params(generator), "onnx_bytes": onnx_path.stat().st_size,
-                    "train_minutes": trainer_minutes(run_dir, time.time() - t0),
+    metrics.update(process.likelihood_metrics(data))
+    onnx_bytes = onnx_path.stat().st_size + sum((entry_dir / f).stat().st_size for f in exported.get("files", {}).values())
+    metrics.update({"params": process.generator_params(), "onnx_bytes": onnx_bytes,
+                    "train_minutes": round(sum(trainer_minutes(d, 0.0) for d in stage_dirs)
+                                           or (time.time() - t0) / 60.0, 2),
                     "rollbacks": summary["rollbacks"], "export_parity": parity})
 
-    curves = curves_from_log(run_dir / LOG)
+    curves = curves_from_log(final_dir / LOG)
     atomic_write_json(entry_dir / "curves.json", curves)
     plot_curves(curves, entry_dir / "curves.png")
-    shutil.copyfile(run_dir / PREVIEW, entry_dir / ".preview.tmp")
+    shutil.copyfile(final_dir / PREVIEW, entry_dir / ".preview.tmp")
     (entry_dir / ".preview.tmp").replace(entry_dir / "preview.png")
     atomic_write_json(entry_dir / "config.json", config)
     atomic_write_json(entry_dir / "metrics.json", metrics)
 
     command = f"python scripts/train_{family}.py --modality {args.modality} --preset {args.preset}"
     entry = {
-        "id": model_id, "family": family, "modality": args.modality, "kind": "one-shot",
+        "id": model_id, "family": family, "modality": args.modality, "kind": exported["kind"],
         "onnx": f"{model_id}/generator.onnx", "sha256": manifest.sha256_of(onnx_path),
         "config": f"{model_id}/config.json", "metrics": f"{model_id}/metrics.json",
         "card": f"{model_id}/card.md", "curves": f"{model_id}/curves.json", "preview": f"{model_id}/preview.png",
         "steps": summary["steps"], "preset": args.preset, "dataset": data["dataset"],
         "git_commit": commit, "rebuild": command,
     }
+    for key, name in exported.get("files", {}).items():  # extra files, e.g. a token decoder
+        entry[key] = f"{model_id}/{name}"
+        entry[f"{key}_sha256"] = manifest.sha256_of(entry_dir / name)
     write_card(entry_dir / "card.md", entry=entry, config=config, metrics=metrics,
                description=DESCRIPTIONS.get((family, args.modality), ""), provenance=data["provenance"],
                command=command)
     manifest.upsert(entry, out_root)
     print(f"registered {model_id} in {out_root}: " + ", ".join(
         f"{k}={metrics[k]:.4g}" if isinstance(metrics[k], float) else f"{k}={metrics[k]}"
-        for k in ("fd", "precision", "recall", "classes_covered", "kl_to_uniform", "neg_elbo_bpd") if k in metrics))
+        for k in ("fd", "precision", "recall", "classes_covered", "kl_to_uniform", "neg_elbo_bpd", "nll_bpd",
+                  "nll_bits_per_token") if k in metrics))
     return {"entry": entry, "metrics": metrics, "summary": summary}
 
 
-def trainer_minutes(run_dir: Path, this_run_seconds: float) -> float:
-    """Wall time spent training, summed over resumed runs (read from the JSONL log's timestamps)."""
+def trainer_minutes(run_dir: Path, fallback_seconds: float) -> float:
+    """Wall time spent training in ``run_dir``, summed over resumed runs (from the log's run_end events)."""
     from studio.train import read_log
 
     total = sum(r.get("seconds", 0.0) for r in read_log(run_dir / LOG) if r.get("event") == "run_end")
-    return round(total / 60.0 if total else this_run_seconds / 60.0, 2)
+    return total / 60.0 if total else fallback_seconds / 60.0
 
 
 def main(family: str) -> None:

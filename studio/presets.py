@@ -46,6 +46,24 @@ PRESETS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
                 "loop": {"steps": 60_000, "ckpt_every": 2000, "log_every": 20, "preview_every": 2000,
                          "eval_every": 5000, "warmup_steps": 1000, "grad_clip": 50.0}, "eval_samples": 10_000},
     },
+    ("transformer", "image"): {
+        "tiny": {"vqvae": {"model": {"codes": 16, "dim": 8, "width": 8}, "batch_size": 16, "lr": 1e-3,
+                           "loop": _LOOP_TINY},
+                 "model": {"width": 16, "layers": 1, "heads": 2}, "batch_size": 16, "lr": 1e-3,
+                 "loop": _LOOP_TINY, "eval_samples": 500},
+        "cpu": {"vqvae": {"model": {"codes": 128, "dim": 32, "width": 64}, "batch_size": 64, "lr": 1e-3,
+                          "loop": {"steps": 4000, "ckpt_every": 500, "log_every": 10, "preview_every": 500,
+                                   "eval_every": 2000, "warmup_steps": 100}},
+                "model": {"width": 128, "layers": 4, "heads": 4, "dropout": 0.1}, "batch_size": 64, "lr": 1e-3,
+                "loop": {"steps": 8000, "ckpt_every": 500, "log_every": 10, "preview_every": 1000,
+                         "eval_every": 2000, "warmup_steps": 200}, "eval_samples": 10_000},
+        "gpu": {"vqvae": {"model": {"codes": 256, "dim": 64, "width": 128}, "batch_size": 128, "lr": 1e-3,
+                          "loop": {"steps": 20_000, "ckpt_every": 2000, "log_every": 20, "preview_every": 2000,
+                                   "eval_every": 5000, "warmup_steps": 500}},
+                "model": {"width": 256, "layers": 8, "heads": 8, "dropout": 0.1}, "batch_size": 128, "lr": 5e-4,
+                "loop": {"steps": 40_000, "ckpt_every": 2000, "log_every": 20, "preview_every": 4000,
+                         "eval_every": 5000, "warmup_steps": 1000}, "eval_samples": 10_000},
+    },
 }
 
 
@@ -65,6 +83,7 @@ def resolve(family: str, modality: str, preset: str, steps: int | None = None) -
     if steps is not None:
         if steps < 1:
             raise SystemExit("error: --steps must be a positive integer")
-        config["loop"]["steps"] = steps
+        for loop in [config["loop"]] + [v["loop"] for v in config.values() if isinstance(v, dict) and "loop" in v]:
+            loop["steps"] = steps
     config.update({"family": family, "modality": modality, "preset": preset, "id": f"{modality}-{family}"})
     return config

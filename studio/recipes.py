@@ -6,7 +6,7 @@ This is the one place where families meet modalities; the loop, export, runtime 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -15,25 +15,31 @@ from studio.families.base import GenerativeProcess
 from studio.families.gan import GANProcess
 from studio.families.likelihoods import discretized_logistic_nll
 from studio.families.flow import FlowProcess
+from studio.families.transformer import TransformerProcess, build_gpt
+from studio.families.vqvae import VQVAEProcess
 from studio.families.vae import VAEProcess
 from studio.modalities.image import make_grid, to_unit_range
 from studio.modalities.image_torch import ToUint8Image
-from studio.networks import conv_vae, dcgan, glow
+from studio.networks import conv_vae, dcgan, glow, vqvae
 
 IMAGE_SHAPE = (28, 28, 1)
 PREVIEW_SEED = 0
 
 
-def save_image_preview(module: torch.nn.Module, z_dim: int, path: Path, n: int = 64) -> None:
-    """A fixed-noise 8x8 grid, so previews over training show the same 64 latents evolving."""
+def save_image_grid(images: np.ndarray, path: Path) -> None:
+    """uint8 [N, 28, 28, 1] -> an 8-column PNG grid, written atomically."""
     from PIL import Image
 
     from studio.atomic import atomic_write
 
-    z = torch.from_numpy(np.random.default_rng(PREVIEW_SEED).standard_normal((n, z_dim), dtype=np.float32))
-    images = module.eval()(z).numpy()  # (n, 28, 28, 1) uint8
     grid = make_grid(images, columns=8, scale=2)
     atomic_write(path, lambda tmp: Image.fromarray(grid).save(tmp, format="PNG"))
+
+
+def save_image_preview(module: torch.nn.Module, z_dim: int, path: Path, n: int = 64) -> None:
+    """A fixed-noise 8x8 grid, so previews over training show the same 64 latents evolving."""
+    z = torch.from_numpy(np.random.default_rng(PREVIEW_SEED).standard_normal((n, z_dim), dtype=np.float32))
+    save_image_grid(module.eval()(z).numpy(), path)  # (n, 28, 28, 1) uint8
 
 
 def build_image_gan(config: dict[str, Any], data: dict[str, Any] | None = None) -> GenerativeProcess:
@@ -67,6 +73,26 @@ def build_image_flow(config: dict[str, Any], data: dict[str, Any] | None = None)
     )
 
 
+def build_image_vqvae(config: dict[str, Any], data: dict[str, Any] | None = None) -> VQVAEProcess:
+    m = config["vqvae"]["model"]
+    return VQVAEProcess(vqvae.VQVAE(m["codes"], m["dim"], m["width"]), modality="image", lr=config["vqvae"]["lr"],
+                        eval_data=data["test_tensor"] if data else None)
+
+
+def build_image_transformer(config: dict[str, Any], data: dict[str, Any] | None = None,
+                            vq: VQVAEProcess | None = None) -> TransformerProcess:
+    """A GPT prior over the VQ-VAE's 7x7 codes; ``vq`` is the trained first stage (random for benchmarks)."""
+    m = config["model"]
+    vq = vq or build_image_vqvae(config)
+    codes = config["vqvae"]["model"]["codes"]
+    gpt = build_gpt(vocab=codes + 1, seq_len=49, width=m["width"], layers=m["layers"], heads=m["heads"],
+                    dropout=m.get("dropout", 0.1))
+    return TransformerProcess(gpt, modality="image", seq_len=49, decoder=vqvae.CodesToImage(vq.vqvae),
+                              sample_shape=IMAGE_SHAPE, lr=config["lr"],
+                              eval_tokens=data.get("test_tokens") if data else None,
+                              preview_fn=save_image_grid)
+
+
 def load_image_data(data_dir: str | None) -> dict[str, Any]:
     from studio.data.image import PROVENANCE, load_fashion_mnist
 
@@ -93,7 +119,30 @@ BUILDERS: dict[tuple[str, str], Callable[..., GenerativeProcess]] = {
     ("gan", "image"): build_image_gan,
     ("vae", "image"): build_image_vae,
     ("flow", "image"): build_image_flow,
+    ("transformer", "image"): build_image_transformer,
 }
+
+
+def stages(config: dict[str, Any], data: dict[str, Any], device: str) -> Iterator[tuple[str, GenerativeProcess, Any, dict]]:
+    """The training stages of a recipe, in order: (name, process, batches, loop config).
+
+    Most recipes have one stage. The image Transformer has two: a VQ-VAE, then a prior over its
+    codes; the second stage is built only after the first has trained (this is a generator).
+    """
+    seed = config["loop"].get("seed", 0)
+    if (config["family"], config["modality"]) == ("transformer", "image"):
+        vq = build_image_vqvae(config, data)
+        yield "vqvae", vq, random_batches(data["train_tensor"], config["vqvae"]["batch_size"], seed, device), \
+            config["vqvae"]["loop"]
+        vq.cpu()
+        data["train_tokens"] = vq.encode_all(data["train_tensor"])  # (60000, 49) int64
+        data["test_tokens"] = vq.encode_all(data["test_tensor"])  # (10000, 49)
+        process = build_image_transformer(config, data, vq)
+        yield "prior", process, random_batches(data["train_tokens"], config["batch_size"], seed, device), \
+            config["loop"]
+        return
+    process = build_process(config, data)
+    yield "", process, random_batches(data["train_tensor"], config["batch_size"], seed, device), config["loop"]
 DATA_LOADERS: dict[str, Callable[[str | None], dict[str, Any]]] = {"image": load_image_data}
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from studio.contract import SAMPLE_OUTPUT, Z_INPUT, GeneratorInfo, validate_session
+from studio.contract import (CODES_INPUT, SAMPLE_OUTPUT, Z_INPUT, GeneratorInfo, StepInfo, read_kind,
+                             validate_session, validate_step_session)
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
@@ -34,6 +35,17 @@ def _preload_cuda_libraries() -> None:
         _dlls_preloaded = True
 
 
+def nvidia_driver_present() -> bool:
+    """Whether the NVIDIA driver library loads; without it the CUDA provider cannot work."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libcuda.so.1")
+        return True
+    except OSError:
+        return False
+
+
 def session_options(threads: int | None = None) -> ort.SessionOptions:
     opts = ort.SessionOptions()
     opts.log_severity_level = 3  # errors only: a CPU fallback is expected, not alarming
@@ -51,8 +63,10 @@ def make_session(path: str | Path, device: str = "auto", threads: int | None = N
     if device not in ("auto", "cuda", "cpu"):
         raise ValueError(f"device must be 'auto', 'cuda' or 'cpu', not {device!r}")
     path = str(path)
+    # onnxruntime-gpu lists CUDA even with no GPU; without a driver, skip the (noisy) attempt.
     want_cuda = device == "cuda" or (
         device == "auto" and CUDA in ort.get_available_providers() and os.environ.get("STUDIO_DEVICE") != "cpu"
+        and nvidia_driver_present()
     )
     if want_cuda:
         _preload_cuda_libraries()
@@ -78,21 +92,26 @@ def seeded_noise(n: int, z_dim: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal((n, z_dim), dtype=np.float32)
 
 
+def _open(path: Path, device: str, threads: int | None) -> ort.InferenceSession:
+    if not path.exists():
+        raise GeneratorUnavailable(f"{path} does not exist")
+    try:
+        return make_session(path, device=device, threads=threads)
+    except RuntimeError as exc:
+        if device == "cuda":
+            raise
+        raise GeneratorUnavailable(f"{path} could not be loaded: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - ORT raises several types for a corrupt file
+        raise GeneratorUnavailable(f"{path} is not a readable ONNX file: {exc}") from exc
+
+
 class OnnxGenerator:
     """A one-shot generator served from its ONNX file."""
 
-    def __init__(self, path: str | Path, device: str = "auto", threads: int | None = None):
+    def __init__(self, path: str | Path, device: str = "auto", threads: int | None = None,
+                 session: ort.InferenceSession | None = None):
         self.path = Path(path)
-        if not self.path.exists():
-            raise GeneratorUnavailable(f"{self.path} does not exist")
-        try:
-            self.session = make_session(self.path, device=device, threads=threads)
-        except RuntimeError as exc:
-            if device == "cuda":
-                raise
-            raise GeneratorUnavailable(f"{self.path} could not be loaded: {exc}") from exc
-        except Exception as exc:  # noqa: BLE001 - ORT raises several types for a corrupt file
-            raise GeneratorUnavailable(f"{self.path} is not a readable ONNX file: {exc}") from exc
+        self.session = session or _open(self.path, device, threads)
         try:
             self.info: GeneratorInfo = validate_session(self.session)
         except ValueError as exc:
@@ -117,3 +136,50 @@ class OnnxGenerator:
         z = seeded_noise(n, self.z_dim, seed) * np.float32(temperature)
         parts = [self.run(z[i : i + batch_size]) for i in range(0, n, batch_size)]
         return np.concatenate(parts, axis=0)
+
+
+class AutoregressiveGenerator:
+    """A step graph with a KV cache plus its token decoder (e.g. a Transformer prior over VQ codes)."""
+
+    def __init__(self, path: str | Path, device: str = "auto", threads: int | None = None,
+                 session: ort.InferenceSession | None = None):
+        self.path = Path(path)
+        self.session = session or _open(self.path, device, threads)
+        try:
+            self.info: StepInfo = validate_step_session(self.session)
+        except ValueError as exc:
+            raise GeneratorUnavailable(f"{self.path} breaks the generator contract: {exc}") from exc
+        self.decoder = _open(self.path.parent / self.info.decoder, device, threads)
+        self.z_dim = None  # no latent noise input: nothing to interpolate
+
+    @property
+    def provider(self) -> str:
+        return self.session.get_providers()[0]
+
+    def tokens(self, n: int, seed: int = 0, temperature: float = 1.0, top_k: int = 0,
+               use_cache: bool = True) -> np.ndarray:
+        from studio.sampling import generate, ort_step
+
+        info = self.info
+        return generate(ort_step(self.session), n, info.seq_len, info.bos, (info.layers, info.heads, info.head_dim),
+                        seed=seed, temperature=temperature, top_k=top_k, use_cache=use_cache)
+
+    def decode(self, tokens: np.ndarray) -> np.ndarray:
+        return self.decoder.run([SAMPLE_OUTPUT], {CODES_INPUT: tokens.astype(np.int64)})[0]
+
+    def sample(self, n: int, seed: int = 0, batch_size: int = 500, temperature: float = 1.0,
+               top_k: int = 0) -> np.ndarray:
+        """``n`` samples for ``seed``; chunks of ``batch_size`` use seeds derived from ``seed``."""
+        parts = [self.decode(self.tokens(min(batch_size, n - i), seed=seed * 100_003 + i // batch_size,
+                                         temperature=temperature, top_k=top_k))
+                 for i in range(0, n, batch_size)]
+        return np.concatenate(parts, axis=0)
+
+
+def load_generator(path: str | Path, device: str = "auto", threads: int | None = None):
+    """Open any generator file as the class its metadata names (one-shot or autoregressive)."""
+    path = Path(path)
+    session = _open(path, device, threads)
+    if read_kind(session) == "autoregressive":
+        return AutoregressiveGenerator(path, device=device, threads=threads, session=session)
+    return OnnxGenerator(path, device=device, threads=threads, session=session)

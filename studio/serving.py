@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from studio import manifest
-from studio.runtime import GeneratorUnavailable, OnnxGenerator
+from studio.runtime import AutoregressiveGenerator, GeneratorUnavailable, OnnxGenerator, load_generator
 
 
 class UnknownModel(KeyError):
@@ -25,7 +25,7 @@ class ServedModel:
     entry: dict[str, Any]
     metrics: dict[str, Any] = field(default_factory=dict)
     curves: dict[str, Any] = field(default_factory=dict)
-    generator: OnnxGenerator | None = None
+    generator: OnnxGenerator | AutoregressiveGenerator | None = None
     problem: str | None = None
 
     @property
@@ -71,7 +71,7 @@ class ModelRegistry:
     def _open(self, model: ServedModel) -> None:
         path = manifest.path_of(model.entry, "onnx", self.root)
         try:
-            model.generator = OnnxGenerator(path, device=self.device)
+            model.generator = load_generator(path, device=self.device)
             model.problem = None
         except GeneratorUnavailable as exc:
             model.generator, model.problem = None, str(exc)
@@ -85,7 +85,7 @@ class ModelRegistry:
             raise UnknownModel(f"Unknown model '{model_id}'. Choose one of: {known}.")
         return self.models[model_id]
 
-    def generator(self, model_id: str) -> OnnxGenerator:
+    def generator(self, model_id: str) -> OnnxGenerator | AutoregressiveGenerator:
         """The model's generator, reopening it if its file was fixed since start-up."""
         model = self.get(model_id)
         with self._lock:

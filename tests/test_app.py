@@ -90,3 +90,33 @@ def test_app_imports_no_torch(app_server):
     out = subprocess.run([sys.executable, "-c", env_code], capture_output=True, text=True, cwd=str(
         __import__("pathlib").Path(__file__).resolve().parent.parent), timeout=120)
     assert out.stdout.strip().splitlines()[-1] == "False", out.stderr[-2000:]
+
+
+def test_generate_all_gives_one_grid_per_image_model(client, app_server):
+    grids = client.predict(3, 4, api_name="/generate_all")
+    data = json.loads((app_server["trained"] / "manifest.json").read_text())
+    image_ids = [e["id"] for e in data["models"] if e["modality"] == "image"]
+    assert len(grids) == len(image_ids)
+    for model_id, grid in zip(image_ids, grids):
+        if model_id in ("image-corrupt", "image-missing"):
+            assert grid is None
+        else:
+            assert Image.open(grid).size[0] > 0
+
+
+def test_rescore_returns_a_live_table(client, app_server):
+    table, chart = client.predict(1, api_name="/rescore")
+    live = {row[0]: "(live)" in row[-1] for row in table["data"]}
+    assert all(live[m] for m in _good_ids(app_server))
+    assert not live["image-corrupt"]  # an unavailable model keeps its recorded row
+    assert len(chart["data"]) > 0
+
+
+def test_interpolation_strip_and_its_bad_input(client, app_server):
+    model = _good_ids(app_server)[0]
+    strip = Image.open(client.predict(model, 1, 2, 6, api_name="/interpolate"))
+    assert strip.size[0] == (6 * 30 + 2) * 3  # six frames in one row
+    with pytest.raises(Exception, match="Frames must be from 2 to 16"):
+        client.predict(model, 1, 2, 1, api_name="/interpolate")
+    with pytest.raises(Exception, match="unavailable"):
+        client.predict("image-corrupt", 1, 2, 4, api_name="/interpolate")

@@ -35,3 +35,21 @@ def test_click_generate_shows_an_image(app_server, tmp_path):
         page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
         browser.close()
     assert not outside, f"the page made requests outside the app: {outside[:5]}"
+
+
+def test_compare_generate_all_shows_every_grid(app_server):
+    from playwright.sync_api import expect, sync_playwright
+
+    import json
+
+    data = json.loads((app_server["trained"] / "manifest.json").read_text())
+    good = [e["id"] for e in data["models"] if e["modality"] == "image" and e["id"] not in ("image-corrupt", "image-missing")]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(app_server["url"], wait_until="domcontentloaded")
+        page.get_by_role("tab", name="Compare").click()
+        page.locator("#compare-generate-all").click()
+        for model_id in good:
+            expect(page.locator(f"#compare-grid-{model_id} img")).to_be_visible(timeout=30_000)
+        browser.close()

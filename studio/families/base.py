@@ -34,6 +34,12 @@ class GenerativeProcess(nn.Module):
 
     family: str = ""
     modality: str = ""
+    kind: str = "one-shot"  # or "autoregressive": how the exported generator is driven
+
+    def example_batch(self, n: int = 8) -> Any:
+        """A random batch shaped like the training data (for tests of any family)."""
+        h, w, c = self.sample_shape()
+        return torch.rand(n, c, h, w) * 2 - 1  # (N, C, H, W) in the training scale
 
     def phases(self) -> list[Phase]:
         raise NotImplementedError
@@ -63,9 +69,22 @@ class GenerativeProcess(nn.Module):
         return {}
 
     @torch.no_grad()
-    def likelihood_metrics(self, test_data: Any) -> dict[str, Any]:
+    def likelihood_metrics(self, data: dict[str, Any]) -> dict[str, Any]:
         """Test-set likelihood numbers, in bits, with ``likelihood_kind`` saying exact or bound.
 
-        Empty for families without a likelihood (a GAN has none: absent, not 0).
+        ``data`` is the modality's data dict. Empty for families without a likelihood
+        (a GAN has none: absent, not 0).
         """
         return {}
+
+    def generator_params(self) -> int:
+        return sum(p.numel() for p in self.export_module().parameters())
+
+    def export(self, entry_dir: Path) -> dict[str, Any]:
+        """Write the served ONNX file(s) into ``entry_dir``; returns {"onnx", "kind", "parity"}."""
+        from studio.export import export_generator
+
+        path = entry_dir / "generator.onnx"
+        parity = export_generator(self.export_module(), path, family=self.family, modality=self.modality,
+                                  z_dim=self.z_dim, sample_shape=self.sample_shape())
+        return {"onnx": path, "kind": "one-shot", "parity": parity}

@@ -94,8 +94,8 @@ class FlowProcess(GenerativeProcess):
         return total / len(data)
 
     @torch.no_grad()
-    def likelihood_metrics(self, test_data: torch.Tensor) -> dict[str, Any]:
-        bpd = self.test_nll(test_data)
+    def likelihood_metrics(self, data: dict[str, Any]) -> dict[str, Any]:
+        bpd = self.test_nll(data["test_tensor"])
         return {"nll_bpd": bpd, "nll_nats": bpd * self.dims * math.log(2.0),
                 "likelihood_kind": "exact for the uniformly dequantized model (an upper bound on the discrete NLL)"}
 

@@ -94,8 +94,8 @@ class VAEProcess(GenerativeProcess):
                 "recon_nll_nats": total_nll / n, "kl_nats": total_kl / n, "active_units": active}
 
     @torch.no_grad()
-    def likelihood_metrics(self, test_data: torch.Tensor) -> dict[str, Any]:
-        return {**self.negative_elbo(test_data), "likelihood_kind": "bound (negative ELBO)"}
+    def likelihood_metrics(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {**self.negative_elbo(data["test_tensor"]), "likelihood_kind": "bound (negative ELBO)"}
 
     @torch.no_grad()
     def evaluate(self, split: str = "val") -> dict[str, float]:

@@ -16,7 +16,7 @@ import numpy as np
 from studio.manifest import TRAINED_DIR
 from studio.metrics.classes import class_readout
 from studio.metrics.fidelity import frechet_distance, manifold_metrics
-from studio.runtime import OnnxGenerator, make_session
+from studio.runtime import load_generator, make_session
 
 #: The protocol: every recorded image metric uses this sample count and noise seed.
 N_SAMPLES = 10_000
@@ -74,7 +74,7 @@ def evaluate_generator(onnx_path: str | Path, n_samples: int = N_SAMPLES, seed: 
                        reference: ImageReference | None = None, device: str = "auto") -> dict[str, object]:
     """Sample ``n_samples`` with ``seed`` from the ONNX generator and score them."""
     reference = reference or ImageReference(device=device)
-    generator = OnnxGenerator(onnx_path, device=device)
+    generator = load_generator(onnx_path, device=device)
     t0 = time.perf_counter()
     images = generator.sample(n_samples, seed=seed)
     seconds = time.perf_counter() - t0

@@ -1,0 +1,15 @@
+#!/usr/bin/env python
+"""Train, export, evaluate and register a TRANSFORMER generator: `python scripts/train_transformer.py --modality image`.
+
+Resumes from the last checkpoint by default (`--fresh` starts over). See `--help`.
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from studio.pipeline import main
+
+if __name__ == "__main__":
+    main("transformer")

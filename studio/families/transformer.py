@@ -1,0 +1,188 @@
+"""Transformer process: a GPT-2 (built by ``transformers`` from a config, nothing downloaded) over
+token sequences, trained by next-token cross-entropy. It exports a single-step graph with explicit
+KV-cache inputs/outputs, plus the decoder that turns a token sequence into a sample.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from studio.families.base import GenerativeProcess, Phase
+
+
+def build_gpt(vocab: int, seq_len: int, width: int, layers: int, heads: int, dropout: float = 0.1) -> nn.Module:
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    config = GPT2Config(vocab_size=vocab, n_positions=seq_len + 1, n_embd=width, n_layer=layers, n_head=heads,
+                        resid_pdrop=dropout, embd_pdrop=dropout, attn_pdrop=dropout,
+                        bos_token_id=vocab - 1, eos_token_id=vocab - 1)
+    return GPT2LMHeadModel(config)
+
+
+class StepModule(nn.Module):
+    """(tokens [B, T], past [L, 2, B, H, P, Dh]) -> (logits of the next token [B, V], present [L, 2, B, H, P+T, Dh])."""
+
+    def __init__(self, gpt: nn.Module):
+        super().__init__()
+        self.gpt = gpt
+        self.layers = gpt.config.n_layer
+
+    def forward(self, tokens: torch.Tensor, past: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        from transformers import DynamicCache
+
+        past_len = past.shape[4]
+        cache = DynamicCache(ddp_cache_data=[(past[i, 0], past[i, 1]) for i in range(self.layers)],
+                             config=self.gpt.config)
+        positions = torch.arange(past_len, past_len + tokens.shape[1], device=tokens.device)
+        positions = positions.unsqueeze(0).expand(tokens.shape[0], -1)  # (B, T)
+        out = self.gpt(input_ids=tokens, past_key_values=cache, position_ids=positions, use_cache=True)
+        kv = out.past_key_values
+        present = torch.stack([torch.stack([kv.layers[i].keys, kv.layers[i].values]) for i in range(self.layers)])
+        return out.logits[:, -1], present
+
+
+class TransformerProcess(GenerativeProcess):
+    family = "transformer"
+    kind = "autoregressive"
+
+    def example_batch(self, n: int = 8) -> torch.Tensor:
+        return torch.randint(0, self.vocab - 1, (n, self.seq_len))  # (N, T) token ids
+
+    def __init__(self, gpt: nn.Module, *, modality: str, seq_len: int, decoder: nn.Module,
+                 sample_shape: tuple[int, ...], lr: float = 1e-3, eval_tokens: torch.Tensor | None = None,
+                 preview_fn: Any = None):
+        super().__init__()
+        self.modality = modality
+        self.gpt = gpt
+        self.decoder_head = decoder  # tokens -> sample; trained in an earlier stage, frozen here
+        for p in self.decoder_head.parameters():
+            p.requires_grad_(False)
+        self.seq_len = seq_len
+        self.vocab = gpt.config.vocab_size
+        self.bos = self.vocab - 1
+        self._sample_shape = tuple(sample_shape)
+        self.lr = lr
+        self.eval_tokens = eval_tokens
+        self.preview_fn = preview_fn
+
+    @property
+    def z_dim(self) -> int:
+        return 0
+
+    def sample_shape(self) -> tuple[int, ...]:
+        return self._sample_shape
+
+    def _with_bos(self, tokens: torch.Tensor) -> torch.Tensor:
+        bos = torch.full((tokens.shape[0], 1), self.bos, dtype=tokens.dtype, device=tokens.device)
+        return torch.cat([bos, tokens], dim=1)  # (B, 1 + T)
+
+    def nll(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Mean next-token cross-entropy in nats over ``tokens`` [B, T]."""
+        inputs = self._with_bos(tokens)[:, :-1]
+        logits = self.gpt(input_ids=inputs).logits  # (B, T, V)
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens.reshape(-1))
+
+    def loss(self, tokens: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
+        nll = self.nll(tokens)
+        return {"loss": nll, "bits_per_token": nll.detach() / math.log(2.0)}
+
+    def phases(self) -> list[Phase]:
+        return [Phase("transformer", self.gpt, self.loss, lr=self.lr, betas=(0.9, 0.95), weight_decay=0.01)]
+
+    def step_module(self) -> StepModule:
+        return StepModule(self.gpt).eval()
+
+    @torch.no_grad()
+    def test_bits_per_token(self, tokens: torch.Tensor, batch_size: int = 500) -> float:
+        self.eval()
+        device = next(self.parameters()).device
+        total = sum(float(self.nll(tokens[i : i + batch_size].to(device))) * len(tokens[i : i + batch_size])
+                    for i in range(0, len(tokens), batch_size))
+        return total / len(tokens) / math.log(2.0)
+
+    @torch.no_grad()
+    def likelihood_metrics(self, data: dict[str, Any]) -> dict[str, Any]:
+        bpt = self.test_bits_per_token(data["test_tokens"])
+        return {"nll_bits_per_token": bpt, "likelihood_kind": "exact, over the VQ-VAE's code tokens (not pixels)"}
+
+    @torch.no_grad()
+    def evaluate(self, split: str = "val") -> dict[str, float]:
+        if self.eval_tokens is None:
+            return {}
+        return {"bits_per_token": self.test_bits_per_token(self.eval_tokens[:2000])}
+
+    @torch.no_grad()
+    def sample_tokens(self, n: int, seed: int = 0, temperature: float = 1.0, top_k: int = 0) -> np.ndarray:
+        from studio.sampling import generate, torch_step
+
+        cfg = self.gpt.config
+        self.eval()
+        return generate(torch_step(self.step_module()), n, self.seq_len, self.bos,
+                        (cfg.n_layer, cfg.n_head, cfg.n_embd // cfg.n_head), seed=seed, temperature=temperature,
+                        top_k=top_k)
+
+    @torch.no_grad()
+    def write_preview(self, path: Path, step: int) -> None:
+        if self.preview_fn is not None:
+            tokens = torch.from_numpy(self.sample_tokens(32, seed=0))
+            self.preview_fn(self.decoder_head.eval()(tokens).numpy(), path)
+
+    def generator_params(self) -> int:
+        return sum(p.numel() for p in self.gpt.parameters()) + sum(p.numel() for p in self.decoder_head.parameters())
+
+    def export(self, entry_dir: Path) -> dict[str, Any]:
+        """generator.onnx (the KV-cache step graph) and decoder.onnx (tokens -> sample), both checked in ORT."""
+        import onnxruntime as ort
+
+        from studio.contract import (CODES_INPUT, LOGITS_OUTPUT, PAST_INPUT, PRESENT_OUTPUT, SAMPLE_OUTPUT,
+                                     TOKENS_INPUT, generator_metadata, step_metadata, validate_step_session)
+        from studio.export import check_parity, export_onnx
+        from studio.sampling import generate, ort_step, torch_step
+
+        self.cpu().eval()
+        cfg = self.gpt.config
+        layers, heads, head_dim = cfg.n_layer, cfg.n_head, cfg.n_embd // cfg.n_head
+        batch = torch.export.Dim("batch", min=1, max=4096)
+        decoder_path, step_path = entry_dir / "decoder.onnx", entry_dir / "generator.onnx"
+        tmp_decoder, tmp_step = entry_dir / ".decoder.onnx.tmp", entry_dir / ".generator.onnx.tmp"
+        example_codes = torch.randint(0, self.vocab - 1, (2, self.seq_len))
+        export_onnx(self.decoder_head.eval(), (example_codes,), tmp_decoder, input_names=[CODES_INPUT],
+                    output_names=[SAMPLE_OUTPUT], dynamic_shapes={"codes": {0: batch}},
+                    metadata={**generator_metadata(family=self.family, modality=self.modality, z_dim=0,
+                                                   sample_shape=self.sample_shape()), "studio.kind": "decoder"})
+        seq, past_len = torch.export.Dim("seq", min=1, max=self.seq_len + 1), torch.export.Dim("past", min=0,
+                                                                                             max=self.seq_len + 1)
+        step = self.step_module()
+        example = (torch.randint(0, self.vocab, (2, 3)), torch.zeros(layers, 2, 2, heads, 5, head_dim))
+        export_onnx(step, example, tmp_step, input_names=[TOKENS_INPUT, PAST_INPUT],
+                    output_names=[LOGITS_OUTPUT, PRESENT_OUTPUT],
+                    dynamic_shapes={"tokens": {0: batch, 1: seq}, "past": {2: batch, 4: past_len}},
+                    metadata=step_metadata(family=self.family, modality=self.modality, vocab=self.vocab,
+                                           bos=self.bos, seq_len=self.seq_len, layers=layers, heads=heads,
+                                           head_dim=head_dim, decoder=decoder_path.name,
+                                           sample_shape=self.sample_shape()))
+        session = ort.InferenceSession(str(tmp_step), providers=["CPUExecutionProvider"])
+        validate_step_session(session)
+        # Parity: ORT's cached greedy decoding picks the very tokens PyTorch picks.
+        shape = (layers, heads, head_dim)
+        ort_tokens = generate(ort_step(session), 4, self.seq_len, self.bos, shape, temperature=0.0)
+        torch_tokens = generate(torch_step(step), 4, self.seq_len, self.bos, shape, temperature=0.0)
+        if not np.array_equal(ort_tokens, torch_tokens):
+            raise RuntimeError("ORT's KV-cache decoding picks other tokens than PyTorch; the export is wrong")
+        decoder = ort.InferenceSession(str(tmp_decoder), providers=["CPUExecutionProvider"])
+        with torch.no_grad():
+            expected = self.decoder_head(torch.from_numpy(ort_tokens)).numpy()
+        parity = check_parity(expected, decoder.run([SAMPLE_OUTPUT], {CODES_INPUT: ort_tokens})[0])
+        tmp_decoder.chmod(0o644)
+        tmp_step.chmod(0o644)
+        tmp_decoder.replace(decoder_path)
+        tmp_step.replace(step_path)
+        return {"onnx": step_path, "kind": "autoregressive", "files": {"decoder": decoder_path.name},
+                "parity": {**parity, "greedy_tokens_match": True}}
