@@ -39,6 +39,7 @@ SUMMARY_KEYS = (
     ("density", "density"), ("coverage", "coverage ↑"), ("classes_covered", "classes covered"),
     ("kl_to_uniform", "class KL to uniform ↓"), ("neg_elbo_bpd", "neg. ELBO bits/dim (bound) ↓"),
     ("nll_bpd", "test NLL bits/dim (exact, dequantized) ↓"),
+    ("nll_bits_per_token", "test NLL bits per code token ↓"),
 )
 MAX_FRAMES = 16
 RESCORE_SAMPLES = 2000

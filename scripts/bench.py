@@ -56,6 +56,55 @@ def matmul_gflops(device: str, seconds: float, sync: Callable[[], None], n: int 
     return rate(lambda: a @ b, 1, seconds, sync) * 2 * n**3 / 1e9
 
 
+def bench_autoregressive(entries: list[dict], root: Path, args: argparse.Namespace, sync: Callable[[], None],
+                         raw: dict) -> str:
+    """Tokens/s for step-graph generators: ORT with the KV cache, ORT recomputing the prefix, PyTorch."""
+    from studio.runtime import AutoregressiveGenerator
+    from studio.sampling import generate, torch_step
+
+    lines = ["Autoregressive generators: tokens/s for whole sequences (BOS to the last token), and the time "
+             "to draw 16 finished samples (tokens + decoder) with the KV cache.", "",
+             "| model | batch | ORT + KV cache | ORT, prefix recomputed | PyTorch eager + KV cache | "
+             "cache speed-up | 16 samples (s) |", "|---|---|---|---|---|---|---|"]
+    for entry in entries:
+        config = json.loads(manifest.path_of(entry, "config", root).read_text())
+        process = recipes.build_process(config).to(args.device).eval()
+        step_module = process.step_module()
+        threads = None if args.device == "cuda" else args.threads
+        try:
+            gen = AutoregressiveGenerator(manifest.path_of(entry, "onnx", root), device=args.device, threads=threads)
+        except RuntimeError as exc:
+            sys.exit(f"error: {entry['id']}: {exc}. Nothing was measured.")
+        info = gen.info
+        shape = (info.layers, info.heads, info.head_dim)
+
+        def torch_tokens(b: int) -> None:
+            def step(tokens, past):  # noqa: ANN001, ANN202 - numpy in and out, model on the device
+                with torch.inference_mode():
+                    logits, present = step_module(torch.from_numpy(tokens).to(args.device),
+                                                  torch.from_numpy(past).to(args.device))
+                return logits.float().cpu().numpy(), present.cpu().numpy()
+            generate(step, b, info.seq_len, info.bos, shape)
+
+        result = {}
+        for b in (1, 16):
+            per = b * info.seq_len
+            best = {"cache": 0.0, "recompute": 0.0, "torch": 0.0}
+            for _ in range(args.rounds):
+                best["cache"] = max(best["cache"], rate(lambda: gen.tokens(b), per, args.seconds, sync))
+                best["recompute"] = max(best["recompute"],
+                                        rate(lambda: gen.tokens(b, use_cache=False), per, args.seconds, sync))
+                best["torch"] = max(best["torch"], rate(lambda: torch_tokens(b), per, args.seconds, sync))
+            t0 = time.perf_counter()
+            gen.sample(16, seed=0)
+            sixteen = time.perf_counter() - t0
+            result[f"b{b}"] = {**best, "sixteen_samples_s": sixteen}
+            lines.append(f"| {entry['id']} | {b} | {best['cache']:,.0f} | {best['recompute']:,.0f} | "
+                         f"{best['torch']:,.0f} | **{best['cache'] / best['recompute']:.1f}x** | {sixteen:.2f} |")
+        raw["models"][entry["id"]] = {"provider": gen.provider, **result}
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
@@ -78,11 +127,13 @@ def main() -> None:
         device_name = f"{platform.processor() or platform.machine()}, {args.threads} threads"
     batches = [int(b) for b in args.batches.split(",")]
     root = Path(args.trained_dir)
-    entries = [e for e in manifest.entries(root) if e.get("kind", "one-shot") == "one-shot"]
-    if not entries:
-        sys.exit(f"error: no one-shot generators in {root}/manifest.json")
+    all_entries = manifest.entries(root)
+    entries = [e for e in all_entries if e.get("kind", "one-shot") == "one-shot"]
+    stepped = [e for e in all_entries if e.get("kind") == "autoregressive"]
+    if not all_entries:
+        sys.exit(f"error: no generators in {root}/manifest.json")
 
-    peak = max(matmul_gflops(args.device, args.seconds, sync) for _ in range(args.rounds))
+    peak = max(matmul_gflops(args.device, args.seconds, sync) for _ in range(args.rounds)) if entries else 0.0
     rows, raw = [], {"device": args.device, "device_name": device_name, "matmul_gflops": peak, "models": {}}
     for entry in entries:
         config = json.loads(manifest.path_of(entry, "config", root).read_text())
@@ -134,6 +185,8 @@ def main() -> None:
         "|" + "---|" * (5 + 3 * len(batches)),
         *rows,
     ])
+    if stepped:
+        table += "\n\n" + bench_autoregressive(stepped, root, args, sync, raw)
     print(table)
     if args.out:
         atomic_write_text(args.out, f"# `python scripts/bench.py --device {args.device}`\n\n{table}\n")

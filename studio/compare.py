@@ -27,18 +27,27 @@ def bits_per_dim(metrics: dict) -> tuple[float | None, str]:
     return None, ""
 
 
+def likelihood_label(metrics: dict) -> str:
+    """The table's likelihood cell: bits/dim where defined, bits per token for token models, else a dash."""
+    bpd, kind = bits_per_dim(metrics)
+    if bpd is not None:
+        return f"{bpd:.3f} bits/dim, {kind}"
+    if "nll_bits_per_token" in metrics:
+        return f"{float(metrics['nll_bits_per_token']):.3f} bits/token (codes)"
+    return "—"
+
+
 def metrics_table(registry: ModelRegistry, modality: str, live: dict[str, dict] | None = None) -> pd.DataFrame:
     """One row per model: recorded (or live re-scored) metrics, bits/dim, size and speed."""
     rows = []
     for model_id in registry.ids(modality):
         model = registry.get(model_id)
         m = (live or {}).get(model_id) or model.metrics
-        bpd, kind = bits_per_dim(model.metrics)
         row = {"model": model_id, "family": model.entry["family"]}
         for key, label in TABLE_COLUMNS:
             value = m.get(key)
             row[label] = round(float(value), 4) if isinstance(value, float) else value
-        row["bits/dim"] = f"{bpd:.3f} {kind}" if bpd is not None else "—"
+        row["likelihood"] = likelihood_label(model.metrics)
         row["params"] = model.metrics.get("params")
         row["ONNX KiB"] = round(model.metrics.get("onnx_bytes", 0) / 1024)
         row["samples/s"] = round(m.get("eval_samples_per_s", 0.0))

@@ -15,11 +15,13 @@ REGISTRY = ModelRegistry(device="cpu")
 def test_table_has_one_row_per_image_model_with_bits_where_defined():
     table = compare.metrics_table(REGISTRY, "image")
     assert list(table["model"]) == REGISTRY.ids("image")
-    by_family = dict(zip(table["family"], table["bits/dim"]))
+    by_family = dict(zip(table["family"], table["likelihood"]))
     assert by_family["gan"] == "—"
     assert "bound" in by_family["vae"]
     if "flow" in by_family:
         assert "exact" in by_family["flow"]
+    if "transformer" in by_family:
+        assert "bits/token" in by_family["transformer"]
     assert (table["FD ↓"] > 0).all() and (table["ONNX KiB"] > 0).all()
 
 
