@@ -146,7 +146,7 @@ def main() -> None:
         provider = session.get_providers()[0]
         if args.device == "cuda" and provider != CUDA:
             sys.exit(f"error: {entry['id']} runs on {provider}, not CUDA; the GPU numbers would be false.")
-        z_dim = int(config["model"]["z_dim"])
+        z_dim = int(session.get_inputs()[0].shape[1])  # from the file: configs name it differently
         if args.device == "cuda":
             # The GPU must draw the same pictures as the CPU, not just run fast. cuDNN's conv algorithms
             # (TF32 included) round differently, so a few pixels may land one level apart.

@@ -58,6 +58,15 @@ def main() -> None:
             times.sort()
             lines.append(f"| {entry['id']} | {statistics.median(times):.0f} | "
                          f"{times[int(0.9 * (len(times) - 1))]:.0f} | {times[0]:.0f} |")
+        compare_times = []
+        for seed in range(5):
+            t0 = time.perf_counter()
+            client.predict(seed, args.count, api_name="/generate_all")
+            compare_times.append(time.perf_counter() - t0)
+        n_models = len([e for e in manifest.entries() if e["modality"] == "image"])
+        lines += ["", f"- Compare tab, **Generate all** ({n_models} models x {args.count} images, one seed): "
+                      f"median **{statistics.median(compare_times):.2f} s** over 5 seeds "
+                      f"(max {max(compare_times):.2f} s)."]
     finally:
         proc.terminate()
         proc.wait(timeout=10)

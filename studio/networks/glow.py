@@ -73,7 +73,8 @@ class InvConv1x1(nn.Module):
         super().__init__()
         q, _ = torch.linalg.qr(torch.randn(channels, channels))
         self.weight = nn.Parameter(q)
-        self.weight_inverse: torch.Tensor | None = None  # frozen for export: ONNX has no matrix inverse
+        # Frozen for export (ONNX has no matrix inverse); a buffer so .to(device) moves it, not saved.
+        self.register_buffer("weight_inverse", None, persistent=False)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         c = self.weight.shape[0]
