@@ -60,7 +60,7 @@ def bench_autoregressive(entries: list[dict], root: Path, args: argparse.Namespa
                          raw: dict) -> str:
     """Tokens/s for step-graph generators: ORT with the KV cache, ORT recomputing the prefix, PyTorch."""
     from studio.runtime import AutoregressiveGenerator
-    from studio.sampling import generate, torch_step
+    from studio.sampling import generate
 
     lines = ["Autoregressive generators: tokens/s for whole sequences (BOS to the last token), and the time "
              "to draw 16 finished samples (tokens + decoder) with the KV cache.", "",

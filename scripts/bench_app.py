@@ -35,7 +35,6 @@ def main() -> None:
     from gradio_client import Client
 
     port = free_port()
-    start = time.time()
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)], cwd=ROOT,
                             env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:

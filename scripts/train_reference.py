@@ -48,8 +48,6 @@ def main() -> None:
     torch.manual_seed(args.seed)
     x_train = torch.from_numpy(to_unit_range(data["train"].images))  # (60000, 1, 28, 28)
     y_train = torch.from_numpy(data["train"].labels)
-    x_test = torch.from_numpy(to_unit_range(data["test"].images))
-    y_test = torch.from_numpy(data["test"].labels)
 
     net = ReferenceClassifier()
     opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)

@@ -3,6 +3,7 @@ live re-scoring, and latent interpolation. Numpy/pandas only (no torch, no gradi
 
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
@@ -91,11 +92,18 @@ def slerp_noise(z_dim: int, seed_a: int, seed_b: int, frames: int) -> np.ndarray
     return np.stack(out).astype(np.float32)
 
 
+@functools.lru_cache(maxsize=1)
+def _image_reference():  # noqa: ANN202 - loaded on the first re-score, then kept
+    from studio.metrics.image import ImageReference
+
+    return ImageReference(device="cpu")
+
+
 def rescore(registry: ModelRegistry, modality: str, n_samples: int, seed: int) -> dict[str, dict]:
     """Recompute every available model's metrics live, on ``n_samples`` samples."""
-    from studio.metrics.image import ImageReference, score_images
+    from studio.metrics.image import score_images
 
-    reference = ImageReference(device="cpu")
+    reference = _image_reference()
     results = {}
     for model_id in registry.ids(modality):
         model = registry.get(model_id)

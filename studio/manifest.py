@@ -21,7 +21,7 @@ TRAINED_DIR = REPO_ROOT / "trained"
 
 #: Files every entry's folder holds, by manifest key.
 ENTRY_FILES = ("onnx", "config", "metrics", "card", "curves", "preview")
-#: Files some entries have besides the generator, each with its own sha256 (e.g. a token decoder).
+#: Files some entries have besides the generator, each as {"path", "sha256"} (e.g. a token decoder).
 EXTRA_FILES = ("decoder",)
 
 
@@ -80,7 +80,8 @@ def get(model_id: str, root: str | Path = TRAINED_DIR) -> dict[str, Any]:
 
 def path_of(entry: dict[str, Any], key: str, root: str | Path = TRAINED_DIR) -> Path:
     """Absolute path of one of an entry's files (paths in the manifest are relative to trained/)."""
-    return Path(root) / entry[key]
+    value = entry[key]
+    return Path(root) / (value["path"] if isinstance(value, dict) else value)
 
 
 def upsert(entry: dict[str, Any], root: str | Path = TRAINED_DIR) -> None:
@@ -110,7 +111,7 @@ def verify(root: str | Path = TRAINED_DIR) -> list[str]:
             if key in entry:
                 extra = path_of(entry, key, root)
                 if not extra.exists():
-                    problems.append(f"{entry['id']}: {entry[key]} is missing")
-                elif sha256_of(extra) != entry.get(f"{key}_sha256"):
-                    problems.append(f"{entry['id']}: {entry[key]} does not match its sha256 in the manifest")
+                    problems.append(f"{entry['id']}: {entry[key]['path']} is missing")
+                elif sha256_of(extra) != entry[key]["sha256"]:
+                    problems.append(f"{entry['id']}: {entry[key]['path']} does not match its sha256 in the manifest")
     return problems

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import shutil
 import sys
 import time
@@ -127,8 +126,7 @@ def run(family: str, argv: list[str] | None = None) -> dict[str, Any]:
         "git_commit": commit, "rebuild": command,
     }
     for key, name in exported.get("files", {}).items():  # extra files, e.g. a token decoder
-        entry[key] = f"{model_id}/{name}"
-        entry[f"{key}_sha256"] = manifest.sha256_of(entry_dir / name)
+        entry[key] = {"path": f"{model_id}/{name}", "sha256": manifest.sha256_of(entry_dir / name)}
     write_card(entry_dir / "card.md", entry=entry, config=config, metrics=metrics,
                description=DESCRIPTIONS.get((family, args.modality), ""), provenance=data["provenance"],
                command=command)

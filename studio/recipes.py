@@ -123,26 +123,37 @@ BUILDERS: dict[tuple[str, str], Callable[..., GenerativeProcess]] = {
 }
 
 
-def stages(config: dict[str, Any], data: dict[str, Any], device: str) -> Iterator[tuple[str, GenerativeProcess, Any, dict]]:
-    """The training stages of a recipe, in order: (name, process, batches, loop config).
-
-    Most recipes have one stage. The image Transformer has two: a VQ-VAE, then a prior over its
-    codes; the second stage is built only after the first has trained (this is a generator).
-    """
+def image_transformer_stages(config: dict[str, Any], data: dict[str, Any],
+                             device: str) -> Iterator[tuple[str, GenerativeProcess, Any, dict]]:
+    """A VQ-VAE, then a prior over its codes; the prior is built only after the VQ-VAE has trained."""
     seed = config["loop"].get("seed", 0)
-    if (config["family"], config["modality"]) == ("transformer", "image"):
-        vq = build_image_vqvae(config, data)
-        yield "vqvae", vq, random_batches(data["train_tensor"], config["vqvae"]["batch_size"], seed, device), \
-            config["vqvae"]["loop"]
-        vq.cpu()
-        data["train_tokens"] = vq.encode_all(data["train_tensor"])  # (60000, 49) int64
-        data["test_tokens"] = vq.encode_all(data["test_tensor"])  # (10000, 49)
-        process = build_image_transformer(config, data, vq)
-        yield "prior", process, random_batches(data["train_tokens"], config["batch_size"], seed, device), \
-            config["loop"]
+    vq = build_image_vqvae(config, data)
+    yield "vqvae", vq, random_batches(data["train_tensor"], config["vqvae"]["batch_size"], seed, device), \
+        config["vqvae"]["loop"]
+    vq.cpu()
+    data["train_tokens"] = vq.encode_all(data["train_tensor"])  # (60000, 49) int64
+    data["test_tokens"] = vq.encode_all(data["test_tensor"])  # (10000, 49)
+    process = build_image_transformer(config, data, vq)
+    yield "prior", process, random_batches(data["train_tokens"], config["batch_size"], seed, device), config["loop"]
+
+
+#: Recipes trained in more than one stage; every other recipe is one stage.
+STAGED: dict[tuple[str, str], Callable[..., Iterator[tuple[str, GenerativeProcess, Any, dict]]]] = {
+    ("transformer", "image"): image_transformer_stages,
+}
+
+
+def stages(config: dict[str, Any], data: dict[str, Any], device: str) -> Iterator[tuple[str, GenerativeProcess, Any, dict]]:
+    """The training stages of a recipe, in order: (name, process, batches, loop config)."""
+    staged = STAGED.get((config["family"], config["modality"]))
+    if staged is not None:
+        yield from staged(config, data, device)
         return
+    seed = config["loop"].get("seed", 0)
     process = build_process(config, data)
     yield "", process, random_batches(data["train_tensor"], config["batch_size"], seed, device), config["loop"]
+
+
 DATA_LOADERS: dict[str, Callable[[str | None], dict[str, Any]]] = {"image": load_image_data}
 
 

@@ -105,15 +105,17 @@ def _open(path: Path, device: str, threads: int | None) -> ort.InferenceSession:
         raise GeneratorUnavailable(f"{path} is not a readable ONNX file: {exc}") from exc
 
 
-class OnnxGenerator:
-    """A one-shot generator served from its ONNX file."""
+class _ServedGenerator:
+    """An opened generator file, checked against the contract by ``validate``."""
+
+    validate = staticmethod(validate_session)
 
     def __init__(self, path: str | Path, device: str = "auto", threads: int | None = None,
                  session: ort.InferenceSession | None = None):
         self.path = Path(path)
         self.session = session or _open(self.path, device, threads)
         try:
-            self.info: GeneratorInfo = validate_session(self.session)
+            self.info = self.validate(self.session)
         except ValueError as exc:
             raise GeneratorUnavailable(f"{self.path} breaks the generator contract: {exc}") from exc
 
@@ -121,6 +123,12 @@ class OnnxGenerator:
     def provider(self) -> str:
         """The execution provider the session really runs on."""
         return self.session.get_providers()[0]
+
+
+class OnnxGenerator(_ServedGenerator):
+    """A one-shot generator served from its ONNX file."""
+
+    info: GeneratorInfo
 
     @property
     def z_dim(self) -> int:
@@ -138,23 +146,17 @@ class OnnxGenerator:
         return np.concatenate(parts, axis=0)
 
 
-class AutoregressiveGenerator:
+class AutoregressiveGenerator(_ServedGenerator):
     """A step graph with a KV cache plus its token decoder (e.g. a Transformer prior over VQ codes)."""
+
+    validate = staticmethod(validate_step_session)
+    info: StepInfo
+    z_dim = None  # no latent noise input: nothing to interpolate
 
     def __init__(self, path: str | Path, device: str = "auto", threads: int | None = None,
                  session: ort.InferenceSession | None = None):
-        self.path = Path(path)
-        self.session = session or _open(self.path, device, threads)
-        try:
-            self.info: StepInfo = validate_step_session(self.session)
-        except ValueError as exc:
-            raise GeneratorUnavailable(f"{self.path} breaks the generator contract: {exc}") from exc
+        super().__init__(path, device, threads, session)
         self.decoder = _open(self.path.parent / self.info.decoder, device, threads)
-        self.z_dim = None  # no latent noise input: nothing to interpolate
-
-    @property
-    def provider(self) -> str:
-        return self.session.get_providers()[0]
 
     def tokens(self, n: int, seed: int = 0, temperature: float = 1.0, top_k: int = 0,
                use_cache: bool = True) -> np.ndarray:

@@ -84,7 +84,6 @@ class Trainer:
             for p in self.phases
         }
         self.state = _State()
-        self.events: list[dict[str, Any]] = []
         if resume and self.checkpoint_path.exists():
             self._load_checkpoint()
             self._truncate_log(self.state.step)
@@ -123,10 +122,8 @@ class Trainer:
     def _log(self, record: dict[str, Any]) -> None:
         with open(self.log_path, "a") as f:
             f.write(json.dumps(record) + "\n")
-        if "event" in record:
-            self.events.append(record)
-            if self.show_progress:
-                tqdm.write(f"[{record['event']}] " + ", ".join(f"{k}={v}" for k, v in record.items() if k != "event"))
+        if "event" in record and self.show_progress:
+            tqdm.write(f"[{record['event']}] " + ", ".join(f"{k}={v}" for k, v in record.items() if k != "event"))
 
     def _truncate_log(self, step: int) -> None:
         """Drop records a killed run wrote after its last checkpoint, so the log replays cleanly."""

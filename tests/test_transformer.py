@@ -9,7 +9,7 @@ import torch
 from studio import presets, recipes
 from studio.contract import StepInfo, validate_file
 from studio.runtime import AutoregressiveGenerator, load_generator
-from studio.sampling import choose, generate, ort_step, torch_step
+from studio.sampling import choose, generate, torch_step
 from studio.train import LoopConfig, Trainer
 
 

@@ -21,7 +21,7 @@ FILES = {
     "test_images": "t10k-images-idx3-ubyte",
     "test_labels": "t10k-labels-idx1-ubyte",
 }
-from studio.data.labels import FASHION_MNIST_CLASSES as CLASS_NAMES  # noqa: E402
+from studio.data.labels import FASHION_MNIST_CLASSES as CLASS_NAMES  # noqa: F401 - re-exported
 PROVENANCE = ("Fashion-MNIST (Xiao, Rasul & Vollgraf 2017, MIT licence), "
               "from the Debian package dataset-fashion-mnist")
 SETUP_HINT = "run `bash scripts/get_data.sh` (installs Debian's dataset-fashion-mnist), or pass --data-dir"

@@ -16,7 +16,6 @@ import torch
 from torch import nn
 
 from studio.families.base import GenerativeProcess, Phase
-from studio.families.likelihoods import bits_per_dim
 from studio.train import deep_copy_frozen
 
 BINS = 256

@@ -74,7 +74,6 @@ class VAEProcess(GenerativeProcess):
         self.eval()
         gen = torch.Generator().manual_seed(1234)
         total_nll = total_kl = 0.0
-        active = torch.zeros(self._z_dim)
         means = []
         device = next(self.parameters()).device
         for i in range(0, len(data), batch_size):

@@ -154,7 +154,7 @@ class Glow(nn.Module):
             kept = c if last else c // 2
             out = c if last else c - kept
             # The last level's prior is conditioned on nothing: a learned per-position Gaussian.
-            self.priors.append(ZeroConv(kept if not last else c, 2 * out) if not last else _StaticPrior((c, h, w)))
+            self.priors.append(_StaticPrior((c, h, w)) if last else ZeroConv(kept, 2 * out))
             self.split_shapes.append((out, h, w))
             c = kept
         self.dims = int(math.prod(in_shape))
