@@ -1,8 +1,10 @@
 #!/usr/bin/env python
-"""Train the frozen reference Fashion-MNIST classifier that scores every image generator.
+"""Train the frozen reference models that score generators. Run once; they are never tuned toward a generator.
 
-Writes trained/_reference/{classifier.onnx, fashion_mnist_test_features.npz, metrics.json, card.md}.
-Run once; it is never tuned toward a generator.
+--modality image: the Fashion-MNIST classifier -> trained/_reference/{classifier.onnx,
+  fashion_mnist_test_features.npz, metrics.json, card.md}.
+--modality text: the character model -> trained/_reference/{char_reference.onnx,
+  shakespeare_reference.npz, text_metrics.json, text_card.md} (scripts/text_reference.py).
 """
 
 from __future__ import annotations
@@ -33,13 +35,25 @@ from studio.networks.classifier import ReferenceClassifier, Uint8Classifier
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data-dir", default=None, help="folder with the four Fashion-MNIST IDX files")
-    parser.add_argument("--epochs", type=int, default=4)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--modality", default="image", choices=("image", "text"))
+    parser.add_argument("--data-dir", default=None, help="where the data set is (default: the installed one)")
+    parser.add_argument("--epochs", type=int, default=None, help="default: 4 (image), 2 (text)")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--out", default=str(REFERENCE_DIR))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=None, help="text: stop after this many steps (smoke tests)")
     args = parser.parse_args()
+    if args.modality == "text":
+        from text_reference import train_text_reference
+
+        train_text_reference(args)
+    else:
+        args.epochs = args.epochs or 4
+        train_image_reference(args)
+
+
+def train_image_reference(args: argparse.Namespace) -> None:
 
     try:
         data = load_fashion_mnist(args.data_dir)

@@ -25,8 +25,10 @@ KINDS = ("one-shot", "autoregressive")
 
 #: Sample format per modality for one-shot generators: (ONNX element type name, rank).
 #: image: uint8 [batch, height, width, channels].
+#: text: int64 [batch, length] character ids into the vocabulary stored under ``studio.charset``.
 SAMPLE_FORMATS: dict[str, tuple[str, int]] = {
     "image": ("tensor(uint8)", 4),
+    "text": ("tensor(int64)", 2),
 }
 
 #: Step graph of an autoregressive generator: one decoding step over an explicit KV cache.
@@ -49,7 +51,8 @@ META_VOCAB = "studio.vocab"
 META_BOS = "studio.bos"
 META_SEQ_LEN = "studio.seq_len"
 META_CACHE_SHAPE = "studio.cache_shape"  # JSON [layers, heads, head_dim]
-META_DECODER = "studio.decoder"  # file name, beside the step graph
+META_DECODER = "studio.decoder"  # file name, beside the step graph; "" when the tokens are the sample
+META_CHARSET = "studio.charset"  # JSON string: character i of a text model's vocabulary has id i
 REQUIRED_META = (META_VERSION, META_FAMILY, META_MODALITY, META_KIND)
 
 
@@ -58,10 +61,11 @@ class ContractError(ValueError):
 
 
 def step_metadata(*, family: str, modality: str, vocab: int, bos: int, seq_len: int, layers: int, heads: int,
-                  head_dim: int, decoder: str, sample_shape: tuple[int, ...]) -> dict[str, str]:
+                  head_dim: int, decoder: str, sample_shape: tuple[int, ...],
+                  charset: str | None = None) -> dict[str, str]:
     """The metadata_props of an autoregressive step graph."""
     meta = generator_metadata(family=family, modality=modality, z_dim=0, sample_shape=sample_shape,
-                              kind="autoregressive")
+                              kind="autoregressive", charset=charset)
     del meta[META_Z_DIM]
     meta.update({META_VOCAB: str(vocab), META_BOS: str(bos), META_SEQ_LEN: str(seq_len),
                  META_CACHE_SHAPE: json.dumps([layers, heads, head_dim]), META_DECODER: decoder})
@@ -82,6 +86,7 @@ class StepInfo:
     head_dim: int
     decoder: str
     sample_shape: tuple[int, ...]
+    charset: str | None = None
 
 
 def read_kind(session: Any) -> str:
@@ -109,7 +114,7 @@ def validate_step_session(session: Any) -> StepInfo:
     layers, heads, head_dim = json.loads(meta[META_CACHE_SHAPE])
     return StepInfo(meta[META_FAMILY], meta[META_MODALITY], int(meta[META_VOCAB]), int(meta[META_BOS]),
                     int(meta[META_SEQ_LEN]), int(layers), int(heads), int(head_dim), meta[META_DECODER],
-                    tuple(json.loads(meta.get(META_SAMPLE_SHAPE, "[]"))))
+                    tuple(json.loads(meta.get(META_SAMPLE_SHAPE, "[]"))), read_charset(meta))
 
 
 @dataclass(frozen=True)
@@ -122,17 +127,25 @@ class GeneratorInfo:
     z_dim: int | None
     sample_shape: tuple[int, ...]
     contract_version: str
+    charset: str | None = None
+
+
+def read_charset(meta: dict[str, str]) -> str | None:
+    return json.loads(meta[META_CHARSET]) if META_CHARSET in meta else None
 
 
 def generator_metadata(
-    *, family: str, modality: str, z_dim: int, sample_shape: tuple[int, ...], kind: str = "one-shot"
+    *, family: str, modality: str, z_dim: int, sample_shape: tuple[int, ...], kind: str = "one-shot",
+    charset: str | None = None,
 ) -> dict[str, str]:
     """The metadata_props an exported one-shot generator carries."""
     if family not in FAMILIES:
         raise ContractError(f"unknown family {family!r}; expected one of {FAMILIES}")
     if modality not in MODALITIES:
         raise ContractError(f"unknown modality {modality!r}; expected one of {MODALITIES}")
-    return {
+    if modality == "text" and not charset:
+        raise ContractError("a text generator must carry its charset (the characters its ids stand for)")
+    meta = {
         META_VERSION: CONTRACT_VERSION,
         META_FAMILY: family,
         META_MODALITY: modality,
@@ -140,6 +153,9 @@ def generator_metadata(
         META_Z_DIM: str(int(z_dim)),
         META_SAMPLE_SHAPE: json.dumps(list(sample_shape)),
     }
+    if charset:
+        meta[META_CHARSET] = json.dumps(charset)
+    return meta
 
 
 def _dim_is_dynamic(dim: Any) -> bool:
@@ -192,7 +208,9 @@ def validate_session(session: Any) -> GeneratorInfo:
     if not _dim_is_dynamic(sample.shape[0]):
         raise ContractError("the sample's batch axis must be dynamic")
     shape = tuple(json.loads(meta.get(META_SAMPLE_SHAPE, "[]")))
-    return GeneratorInfo(family, modality, kind, z_dim, shape, meta[META_VERSION])
+    if modality == "text" and META_CHARSET not in meta:
+        raise ContractError(f"a text generator must carry {META_CHARSET}; re-export it")
+    return GeneratorInfo(family, modality, kind, z_dim, shape, meta[META_VERSION], read_charset(meta))
 
 
 def validate_file(path: str | Path) -> GeneratorInfo | StepInfo:

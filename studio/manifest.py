@@ -22,7 +22,7 @@ TRAINED_DIR = REPO_ROOT / "trained"
 #: Files every entry's folder holds, by manifest key.
 ENTRY_FILES = ("onnx", "config", "metrics", "card", "curves", "preview")
 #: Files some entries have besides the generator, each as {"path", "sha256"} (e.g. a token decoder).
-EXTRA_FILES = ("decoder",)
+EXTRA_FILES = ("decoder", "encoder")
 
 
 class ManifestError(ValueError):

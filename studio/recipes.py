@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import torch
 
+from studio import text_recipes
 from studio.families.base import GenerativeProcess
 from studio.families.gan import GANProcess
 from studio.families.likelihoods import discretized_logistic_nll
@@ -90,7 +91,8 @@ def build_image_transformer(config: dict[str, Any], data: dict[str, Any] | None 
     return TransformerProcess(gpt, modality="image", seq_len=49, decoder=vqvae.CodesToImage(vq.vqvae),
                               sample_shape=IMAGE_SHAPE, lr=config["lr"],
                               eval_tokens=data.get("test_tokens") if data else None,
-                              preview_fn=save_image_grid)
+                              preview_fn=save_image_grid,
+                              likelihood_kind="exact, over the VQ-VAE's code tokens (not pixels)")
 
 
 def load_image_data(data_dir: str | None) -> dict[str, Any]:
@@ -120,6 +122,7 @@ BUILDERS: dict[tuple[str, str], Callable[..., GenerativeProcess]] = {
     ("vae", "image"): build_image_vae,
     ("flow", "image"): build_image_flow,
     ("transformer", "image"): build_image_transformer,
+    **text_recipes.BUILDERS,
 }
 
 
@@ -140,6 +143,7 @@ def image_transformer_stages(config: dict[str, Any], data: dict[str, Any],
 #: Recipes trained in more than one stage; every other recipe is one stage.
 STAGED: dict[tuple[str, str], Callable[..., Iterator[tuple[str, GenerativeProcess, Any, dict]]]] = {
     ("transformer", "image"): image_transformer_stages,
+    **text_recipes.STAGED,
 }
 
 
@@ -154,7 +158,8 @@ def stages(config: dict[str, Any], data: dict[str, Any], device: str) -> Iterato
     yield "", process, random_batches(data["train_tensor"], config["batch_size"], seed, device), config["loop"]
 
 
-DATA_LOADERS: dict[str, Callable[[str | None], dict[str, Any]]] = {"image": load_image_data}
+DATA_LOADERS: dict[str, Callable[[str | None], dict[str, Any]]] = {"image": load_image_data,
+                                                                   "text": text_recipes.load_text_data}
 
 
 def evaluate_image_file(onnx_path: Path, n_samples: int) -> dict[str, Any]:
@@ -163,8 +168,15 @@ def evaluate_image_file(onnx_path: Path, n_samples: int) -> dict[str, Any]:
     return dict(evaluate_generator(onnx_path, n_samples=n_samples, device="cpu"))
 
 
+def evaluate_text_file(onnx_path: Path, n_samples: int) -> dict[str, Any]:
+    from studio.metrics.text import evaluate_generator
+
+    return dict(evaluate_generator(onnx_path, n_samples=n_samples, device="cpu"))
+
+
 #: modality -> (ONNX file, sample count) -> the protocol's metrics
-EVALUATORS: dict[str, Callable[[Path, int], dict[str, Any]]] = {"image": evaluate_image_file}
+EVALUATORS: dict[str, Callable[[Path, int], dict[str, Any]]] = {"image": evaluate_image_file,
+                                                                "text": evaluate_text_file}
 
 
 def build_process(config: dict[str, Any], data: dict[str, Any] | None = None) -> GenerativeProcess:

@@ -147,7 +147,8 @@ class OnnxGenerator(_ServedGenerator):
 
 
 class AutoregressiveGenerator(_ServedGenerator):
-    """A step graph with a KV cache plus its token decoder (e.g. a Transformer prior over VQ codes)."""
+    """A step graph with a KV cache, plus its token decoder when the tokens are not the sample themselves
+    (a Transformer prior over VQ codes has one; a character model's tokens are its text)."""
 
     validate = staticmethod(validate_step_session)
     info: StepInfo
@@ -156,17 +157,44 @@ class AutoregressiveGenerator(_ServedGenerator):
     def __init__(self, path: str | Path, device: str = "auto", threads: int | None = None,
                  session: ort.InferenceSession | None = None):
         super().__init__(path, device, threads, session)
-        self.decoder = _open(self.path.parent / self.info.decoder, device, threads)
+        self.decoder = _open(self.path.parent / self.info.decoder, device, threads) if self.info.decoder else None
+
+    @property
+    def max_context(self) -> int:
+        return self.info.seq_len + 1  # BOS plus seq_len tokens: the positions the model was trained on
+
+    def _decoding(self, **kwargs):  # noqa: ANN003, ANN202
+        from studio.sampling import ort_step
+
+        info = self.info
+        return dict(step=ort_step(self.session), bos=info.bos, cache_shape=(info.layers, info.heads, info.head_dim),
+                    max_context=self.max_context, **kwargs)
 
     def tokens(self, n: int, seed: int = 0, temperature: float = 1.0, top_k: int = 0,
                use_cache: bool = True) -> np.ndarray:
-        from studio.sampling import generate, ort_step
+        """int64 [n, seq_len]: whole sequences from BOS."""
+        from studio.sampling import generate
 
-        info = self.info
-        return generate(ort_step(self.session), n, info.seq_len, info.bos, (info.layers, info.heads, info.head_dim),
-                        seed=seed, temperature=temperature, top_k=top_k, use_cache=use_cache)
+        return generate(n=n, length=self.info.seq_len, **self._decoding(seed=seed, temperature=temperature,
+                                                                       top_k=top_k, use_cache=use_cache))
+
+    def stream_ids(self, prefix: np.ndarray, count: int, seed: int = 0, temperature: float = 1.0, top_k: int = 0,
+                   top_p: float = 1.0):  # noqa: ANN201 - an iterator of int64 [n]
+        """Continue ``prefix`` (int64 [n, p]) by ``count`` tokens, yielding each step's tokens as it is drawn."""
+        from studio.sampling import stream
+
+        return stream(n=len(prefix), count=count, prefix=prefix if prefix.shape[1] else None,
+                      **self._decoding(seed=seed, temperature=temperature, top_k=top_k, top_p=top_p))
+
+    def continue_ids(self, prefix: np.ndarray, count: int, seed: int = 0, temperature: float = 1.0, top_k: int = 0,
+                     top_p: float = 1.0) -> np.ndarray:
+        """The ``count`` new tokens after ``prefix`` (int64 [n, p]): int64 [n, count]."""
+        steps = list(self.stream_ids(prefix, count, seed=seed, temperature=temperature, top_k=top_k, top_p=top_p))
+        return np.stack(steps, axis=1) if steps else np.zeros((len(prefix), 0), dtype=np.int64)
 
     def decode(self, tokens: np.ndarray) -> np.ndarray:
+        if self.decoder is None:
+            return tokens.astype(np.int64)
         return self.decoder.run([SAMPLE_OUTPUT], {CODES_INPUT: tokens.astype(np.int64)})[0]
 
     def sample(self, n: int, seed: int = 0, batch_size: int = 500, temperature: float = 1.0,

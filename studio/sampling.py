@@ -8,54 +8,83 @@ and an empty cache: the same tokens, for a speed comparison.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
 StepFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
-def choose(logits: np.ndarray, rng: np.random.Generator, temperature: float = 1.0, top_k: int = 0) -> np.ndarray:
-    """One token per row of logits [B, V]: greedy at temperature 0, else top-k sampling at ``temperature``."""
+def choose(logits: np.ndarray, rng: np.random.Generator, temperature: float = 1.0, top_k: int = 0,
+           top_p: float = 1.0) -> np.ndarray:
+    """One token per row of logits [B, V]: greedy at temperature 0, else a draw at ``temperature``
+    from the ``top_k`` most likely tokens (0: all) and the nucleus holding ``top_p`` of the mass."""
     if temperature < 0 or not np.isfinite(temperature):
         raise ValueError(f"temperature must be a finite number >= 0, not {temperature}")
+    if not 0 < top_p <= 1:
+        raise ValueError(f"top_p must be in (0, 1], not {top_p}")
     if temperature == 0:
         return logits.argmax(1)
     scaled = logits.astype(np.float64) / temperature
     if top_k and top_k < scaled.shape[1]:
         kth = np.partition(scaled, -top_k, axis=1)[:, -top_k][:, None]
         scaled = np.where(scaled < kth, -np.inf, scaled)
+    if top_p < 1:
+        order = np.argsort(-scaled, axis=1)  # (B, V) most likely first
+        ranked = np.take_along_axis(scaled, order, axis=1)
+        probs = np.exp(ranked - ranked[:, :1])
+        probs /= probs.sum(axis=1, keepdims=True)
+        beyond = np.cumsum(probs, axis=1) - probs > top_p  # the mass before a token already covers top_p
+        drop = np.zeros_like(beyond)
+        np.put_along_axis(drop, order, beyond, axis=1)
+        scaled = np.where(drop, -np.inf, scaled)
     gumbel = -np.log(-np.log(rng.random(scaled.shape)))  # Gumbel-max: an exact categorical draw
     return (scaled + gumbel).argmax(1)
 
 
-def generate(step: StepFn, n: int, length: int, bos: int, cache_shape: tuple[int, int, int], seed: int = 0,
-             temperature: float = 1.0, top_k: int = 0, use_cache: bool = True,
-             prefix: np.ndarray | None = None) -> np.ndarray:
-    """Sample ``length`` tokens for ``n`` sequences after BOS (and an optional prefix [n, p]): int64 [n, length]."""
+def stream(step: StepFn, n: int, count: int, bos: int, cache_shape: tuple[int, int, int], seed: int = 0,
+           temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, use_cache: bool = True,
+           prefix: np.ndarray | None = None, max_context: int | None = None) -> Iterator[np.ndarray]:
+    """Yield ``count`` new tokens, one int64 [n] array per step, after BOS and an optional prefix [n, p].
+
+    ``max_context`` is the most positions the model has (BOS included): when the sequence
+    outgrows it, decoding goes on from BOS plus the last half of the context, recomputed.
+    """
     layers, heads, head_dim = cache_shape
     rng = np.random.default_rng(seed)
-    tokens = np.full((n, 1), bos, dtype=np.int64)
-    if prefix is not None:
-        tokens = np.concatenate([tokens, prefix.astype(np.int64)], axis=1)
+    start = np.full((n, 1), bos, dtype=np.int64)
+    context = start if prefix is None else np.concatenate([start, prefix.astype(np.int64)], axis=1)
+    if max_context is not None and context.shape[1] > max_context:
+        context = np.concatenate([start, context[:, -(max_context - 1):]], axis=1)
     empty = np.zeros((layers, 2, n, heads, 0, head_dim), dtype=np.float32)
-    logits, past = step(tokens, empty)
-    out = [] if prefix is None else [prefix.astype(np.int64)]
-    produced = 0 if prefix is None else prefix.shape[1]
-    while produced < length:
+    logits, past = step(context, empty)
+    for i in range(count):
         logits = logits.copy()
         logits[:, bos] = -np.inf  # BOS only starts a sequence; it is never a sample
-        nxt = choose(logits, rng, temperature, top_k).astype(np.int64)[:, None]  # (n, 1)
-        out.append(nxt)
-        produced += 1
-        if produced == length:
-            break
-        if use_cache:
+        nxt = choose(logits, rng, temperature, top_k, top_p).astype(np.int64)[:, None]  # (n, 1)
+        yield nxt[:, 0]
+        if i == count - 1:
+            return
+        context = np.concatenate([context, nxt], axis=1)
+        if max_context is not None and context.shape[1] > max_context:
+            context = np.concatenate([start, context[:, -(max_context // 2):]], axis=1)
+            logits, past = step(context, empty)
+        elif use_cache:
             logits, past = step(nxt, past)
         else:
-            tokens = np.concatenate([tokens, nxt], axis=1)
-            logits, _ = step(tokens, empty)
-    return np.concatenate(out, axis=1)
+            logits, _ = step(context, empty)
+
+
+def generate(step: StepFn, n: int, length: int, bos: int, cache_shape: tuple[int, int, int], seed: int = 0,
+             temperature: float = 1.0, top_k: int = 0, use_cache: bool = True,
+             prefix: np.ndarray | None = None, top_p: float = 1.0, max_context: int | None = None) -> np.ndarray:
+    """``length`` tokens for ``n`` sequences after BOS, the optional prefix [n, p] included: int64 [n, length]."""
+    given = 0 if prefix is None else prefix.shape[1]
+    new = [t[:, None] for t in stream(step, n, length - given, bos, cache_shape, seed=seed, temperature=temperature,
+                                      top_k=top_k, top_p=top_p, use_cache=use_cache, prefix=prefix,
+                                      max_context=max_context)]
+    parts = ([] if prefix is None else [prefix.astype(np.int64)]) + new
+    return np.concatenate(parts, axis=1)
 
 
 def ort_step(session) -> StepFn:  # noqa: ANN001 - an onnxruntime.InferenceSession

@@ -35,9 +35,14 @@ class GenerativeProcess(nn.Module):
     family: str = ""
     modality: str = ""
     kind: str = "one-shot"  # or "autoregressive": how the exported generator is driven
+    charset: str | None = None  # text models: character i of the vocabulary has id i
+
+    batch_example: Callable[[int], Any] | None = None  # n -> a random batch, for data that are not images
 
     def example_batch(self, n: int = 8) -> Any:
         """A random batch shaped like the training data (for tests of any family)."""
+        if self.batch_example is not None:
+            return self.batch_example(n)
         h, w, c = self.sample_shape()
         return torch.rand(n, c, h, w) * 2 - 1  # (N, C, H, W) in the training scale
 
@@ -86,5 +91,5 @@ class GenerativeProcess(nn.Module):
 
         path = entry_dir / "generator.onnx"
         parity = export_generator(self.export_module(), path, family=self.family, modality=self.modality,
-                                  z_dim=self.z_dim, sample_shape=self.sample_shape())
+                                  z_dim=self.z_dim, sample_shape=self.sample_shape(), charset=self.charset)
         return {"onnx": path, "kind": "one-shot", "parity": parity}

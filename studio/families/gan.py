@@ -1,7 +1,7 @@
-"""GAN process: hinge loss, spectral-norm discriminator, TTUR learning rates, EMA generator.
+"""GAN process: hinge loss (images) or WGAN-GP (text), TTUR learning rates, EMA generator.
 
-Phases: ``d`` (discriminator) then ``g`` (generator). The exported generator is the EMA copy,
-which averages out the oscillation GAN training leaves in the live weights.
+Phases: ``d`` (discriminator) then ``g`` (generator, every ``g_every`` steps). The exported
+generator is the EMA copy, which averages out the oscillation GAN training leaves in the live weights.
 """
 
 from __future__ import annotations
@@ -45,8 +45,13 @@ class GANProcess(GenerativeProcess):
     def __init__(self, generator: nn.Module, discriminator: nn.Module, *, modality: str, z_dim: int,
                  sample_shape: tuple[int, ...], lr_g: float = 1e-4, lr_d: float = 4e-4,
                  betas: tuple[float, float] = (0.0, 0.9), head: type[nn.Module] | None = None,
-                 preview_fn: Any = None):
+                 preview_fn: Any = None, objective: str = "hinge", gp_weight: float = 10.0, g_every: int = 1,
+                 real_view: nn.Module | None = None):
         super().__init__()
+        if objective not in ("hinge", "wgan-gp"):
+            raise ValueError(f"objective must be 'hinge' or 'wgan-gp', not {objective!r}")
+        self.objective, self.gp_weight, self.g_every = objective, gp_weight, g_every
+        self.real_view = real_view  # how a data batch meets the discriminator (e.g. ids -> one-hot)
         self.modality = modality
         self.generator = generator
         self.discriminator = discriminator
@@ -66,10 +71,23 @@ class GANProcess(GenerativeProcess):
     def _noise(self, n: int, device: torch.device) -> torch.Tensor:
         return torch.randn(n, self._z_dim, device=device)  # (N, z_dim)
 
-    def d_loss(self, real: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
+    def gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """(||grad D(x_hat)|| - 1)^2 on random interpolates of real and fake (Gulrajani et al. 2017)."""
+        mix = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device)
+        x_hat = (mix * real + (1 - mix) * fake).requires_grad_(True)
+        grad, = torch.autograd.grad(self.discriminator(x_hat).sum(), x_hat, create_graph=True)
+        return (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()
+
+    def d_loss(self, batch: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
+        real = self.real_view(batch) if self.real_view is not None else batch
         with torch.no_grad():
             fake = self.generator(self._noise(real.shape[0], real.device))
         d_real, d_fake = self.discriminator(real), self.discriminator(fake)  # (N,), (N,)
+        if self.objective == "wgan-gp":
+            distance = d_real.mean() - d_fake.mean()  # the critic's Wasserstein estimate
+            gp = self.gradient_penalty(real, fake)
+            return {"loss": -distance + self.gp_weight * gp, "wasserstein": distance, "gp": gp,
+                    "d_real": d_real.mean(), "d_fake": d_fake.mean()}
         loss_real, loss_fake = F.relu(1 - d_real).mean(), F.relu(1 + d_fake).mean()
         return {"loss": loss_real + loss_fake, "loss_real": loss_real, "loss_fake": loss_fake,
                 "d_real": d_real.mean(), "d_fake": d_fake.mean()}
@@ -88,7 +106,7 @@ class GANProcess(GenerativeProcess):
     def phases(self) -> list[Phase]:
         return [
             Phase("d", self.discriminator, self.d_loss, lr=self.lr_d, betas=self.betas),
-            Phase("g", self.generator, self.g_loss, lr=self.lr_g, betas=self.betas),
+            Phase("g", self.generator, self.g_loss, lr=self.lr_g, betas=self.betas, every=self.g_every),
         ]
 
     def ema_pairs(self) -> list[tuple[nn.Module, nn.Module]]:

@@ -55,15 +55,20 @@ class TransformerProcess(GenerativeProcess):
     def example_batch(self, n: int = 8) -> torch.Tensor:
         return torch.randint(0, self.vocab - 1, (n, self.seq_len))  # (N, T) token ids
 
-    def __init__(self, gpt: nn.Module, *, modality: str, seq_len: int, decoder: nn.Module,
+    def __init__(self, gpt: nn.Module, *, modality: str, seq_len: int, decoder: nn.Module | None,
                  sample_shape: tuple[int, ...], lr: float = 1e-3, eval_tokens: torch.Tensor | None = None,
-                 preview_fn: Any = None):
+                 preview_fn: Any = None, charset: str | None = None, token_unit: str = "token",
+                 likelihood_kind: str = "exact"):
         super().__init__()
         self.modality = modality
         self.gpt = gpt
-        self.decoder_head = decoder  # tokens -> sample; trained in an earlier stage, frozen here
-        for p in self.decoder_head.parameters():
+        # tokens -> sample, trained in an earlier stage and frozen here; None when the tokens are the sample (text)
+        self.decoder_head = decoder
+        for p in self.decoder_head.parameters() if decoder is not None else ():
             p.requires_grad_(False)
+        self.charset = charset
+        self.token_unit = token_unit  # "token", or "char" for a character model
+        self.likelihood_kind = likelihood_kind
         self.seq_len = seq_len
         self.vocab = gpt.config.vocab_size
         self.bos = self.vocab - 1
@@ -110,13 +115,14 @@ class TransformerProcess(GenerativeProcess):
     @torch.no_grad()
     def likelihood_metrics(self, data: dict[str, Any]) -> dict[str, Any]:
         bpt = self.test_bits_per_token(data["test_tokens"])
-        return {"nll_bits_per_token": bpt, "likelihood_kind": "exact, over the VQ-VAE's code tokens (not pixels)"}
+        return {f"nll_bits_per_{self.token_unit}": bpt, f"nll_nats_per_{self.token_unit}": bpt * math.log(2.0),
+                "likelihood_kind": self.likelihood_kind}
 
     @torch.no_grad()
     def evaluate(self, split: str = "val") -> dict[str, float]:
         if self.eval_tokens is None:
             return {}
-        return {"bits_per_token": self.test_bits_per_token(self.eval_tokens[:2000])}
+        return {f"bits_per_{self.token_unit}": self.test_bits_per_token(self.eval_tokens[:2000])}
 
     @torch.no_grad()
     def sample_tokens(self, n: int, seed: int = 0, temperature: float = 1.0, top_k: int = 0) -> np.ndarray:
@@ -132,10 +138,12 @@ class TransformerProcess(GenerativeProcess):
     def write_preview(self, path: Path, step: int) -> None:
         if self.preview_fn is not None:
             tokens = torch.from_numpy(self.sample_tokens(32, seed=0))
-            self.preview_fn(self.decoder_head.eval()(tokens).numpy(), path)
+            self.preview_fn(tokens.numpy() if self.decoder_head is None else self.decoder_head.eval()(tokens).numpy(),
+                            path)
 
     def generator_params(self) -> int:
-        return sum(p.numel() for p in self.gpt.parameters()) + sum(p.numel() for p in self.decoder_head.parameters())
+        decoder = self.decoder_head.parameters() if self.decoder_head is not None else ()
+        return sum(p.numel() for p in self.gpt.parameters()) + sum(p.numel() for p in decoder)
 
     def export(self, entry_dir: Path) -> dict[str, Any]:
         """generator.onnx (the KV-cache step graph) and decoder.onnx (tokens -> sample), both checked in ORT."""
@@ -152,11 +160,12 @@ class TransformerProcess(GenerativeProcess):
         batch = torch.export.Dim("batch", min=1, max=4096)
         decoder_path, step_path = entry_dir / "decoder.onnx", entry_dir / "generator.onnx"
         tmp_decoder, tmp_step = entry_dir / ".decoder.onnx.tmp", entry_dir / ".generator.onnx.tmp"
-        example_codes = torch.randint(0, self.vocab - 1, (2, self.seq_len))
-        export_onnx(self.decoder_head.eval(), (example_codes,), tmp_decoder, input_names=[CODES_INPUT],
-                    output_names=[SAMPLE_OUTPUT], dynamic_shapes={"codes": {0: batch}},
-                    metadata={**generator_metadata(family=self.family, modality=self.modality, z_dim=0,
-                                                   sample_shape=self.sample_shape()), "studio.kind": "decoder"})
+        if self.decoder_head is not None:
+            example_codes = torch.randint(0, self.vocab - 1, (2, self.seq_len))
+            export_onnx(self.decoder_head.eval(), (example_codes,), tmp_decoder, input_names=[CODES_INPUT],
+                        output_names=[SAMPLE_OUTPUT], dynamic_shapes={"codes": {0: batch}},
+                        metadata={**generator_metadata(family=self.family, modality=self.modality, z_dim=0,
+                                                       sample_shape=self.sample_shape()), "studio.kind": "decoder"})
         seq, past_len = torch.export.Dim("seq", min=1, max=self.seq_len + 1), torch.export.Dim("past", min=0,
                                                                                              max=self.seq_len + 1)
         step = self.step_module()
@@ -166,8 +175,9 @@ class TransformerProcess(GenerativeProcess):
                     dynamic_shapes={"tokens": {0: batch, 1: seq}, "past": {2: batch, 4: past_len}},
                     metadata=step_metadata(family=self.family, modality=self.modality, vocab=self.vocab,
                                            bos=self.bos, seq_len=self.seq_len, layers=layers, heads=heads,
-                                           head_dim=head_dim, decoder=decoder_path.name,
-                                           sample_shape=self.sample_shape()))
+                                           head_dim=head_dim,
+                                           decoder=decoder_path.name if self.decoder_head is not None else "",
+                                           sample_shape=self.sample_shape(), charset=self.charset))
         session = ort.InferenceSession(str(tmp_step), providers=["CPUExecutionProvider"])
         validate_step_session(session)
         # Parity: ORT's cached greedy decoding picks the very tokens PyTorch picks.
@@ -176,13 +186,16 @@ class TransformerProcess(GenerativeProcess):
         torch_tokens = generate(torch_step(step), 4, self.seq_len, self.bos, shape, temperature=0.0)
         if not np.array_equal(ort_tokens, torch_tokens):
             raise RuntimeError("ORT's KV-cache decoding picks other tokens than PyTorch; the export is wrong")
-        decoder = ort.InferenceSession(str(tmp_decoder), providers=["CPUExecutionProvider"])
-        with torch.no_grad():
-            expected = self.decoder_head(torch.from_numpy(ort_tokens)).numpy()
-        parity = check_parity(expected, decoder.run([SAMPLE_OUTPUT], {CODES_INPUT: ort_tokens})[0])
-        tmp_decoder.chmod(0o644)
         tmp_step.chmod(0o644)
-        tmp_decoder.replace(decoder_path)
+        parity: dict[str, Any] = {"greedy_tokens_match": True}
+        files = {}
+        if self.decoder_head is not None:
+            decoder = ort.InferenceSession(str(tmp_decoder), providers=["CPUExecutionProvider"])
+            with torch.no_grad():
+                expected = self.decoder_head(torch.from_numpy(ort_tokens)).numpy()
+            parity.update(check_parity(expected, decoder.run([SAMPLE_OUTPUT], {CODES_INPUT: ort_tokens})[0]))
+            tmp_decoder.chmod(0o644)
+            tmp_decoder.replace(decoder_path)
+            files["decoder"] = decoder_path.name
         tmp_step.replace(step_path)
-        return {"onnx": step_path, "kind": "autoregressive", "files": {"decoder": decoder_path.name},
-                "parity": {**parity, "greedy_tokens_match": True}}
+        return {"onnx": step_path, "kind": "autoregressive", "files": files, "parity": parity}

@@ -23,8 +23,13 @@ class VAEProcess(GenerativeProcess):
     def __init__(self, encoder: nn.Module, decoder: nn.Module, *, modality: str, z_dim: int,
                  sample_shape: tuple[int, ...], recon_nll: ReconNLL, export_head: Callable[[nn.Module], nn.Module],
                  lr: float = 1e-3, kl_warmup_steps: int = 1000, free_bits: float = 0.0,
-                 eval_data: torch.Tensor | None = None, preview_fn: Any = None):
+                 eval_data: torch.Tensor | None = None, preview_fn: Any = None, decoder_reads_x: bool = False,
+                 encoder_head: Callable[[nn.Module], nn.Module] | None = None, unit: str = "dim"):
         super().__init__()
+        # An autoregressive decoder is teacher-forced: it reads x as well as z (decoder(z, x)).
+        self.decoder_reads_x = decoder_reads_x
+        self.encoder_head = encoder_head  # exported as encoder.onnx (sample -> posterior mean) when set
+        self.unit = unit  # likelihoods are reported in bits per ``unit`` of the sample ("dim" or "char")
         self.modality = modality
         self.encoder, self.decoder = encoder, decoder
         self.model = nn.ModuleDict({"encoder": encoder, "decoder": decoder})
@@ -49,7 +54,10 @@ class VAEProcess(GenerativeProcess):
         """Per-example reconstruction NLL [N] and per-unit KL [N, z_dim] for one posterior sample."""
         mean, logvar = self.encoder(x)  # (N, z_dim) each
         z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
-        return self.recon_nll(x, self.decoder(z)), gaussian_kl(mean, logvar)
+        return self.recon_nll(x, self._decode(z, x)), gaussian_kl(mean, logvar)
+
+    def _decode(self, z: torch.Tensor, x: torch.Tensor) -> Any:
+        return self.decoder(z, x) if self.decoder_reads_x else self.decoder(z)
 
     def loss(self, x: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         nll, kl_units = self.terms(x)
@@ -81,7 +89,7 @@ class VAEProcess(GenerativeProcess):
             mean, logvar = self.encoder(x)
             eps = torch.randn(mean.shape, generator=gen).to(device)
             z = mean + eps * torch.exp(0.5 * logvar)
-            total_nll += float(self.recon_nll(x, self.decoder(z)).sum())
+            total_nll += float(self.recon_nll(x, self._decode(z, x)).sum())
             total_kl += float(gaussian_kl(mean, logvar).sum())
             means.append(mean.cpu())
         self.train(was_training)
@@ -89,7 +97,8 @@ class VAEProcess(GenerativeProcess):
         # A latent unit is active when its posterior mean varies across data (Burda et al. 2016).
         active = int((torch.cat(means).var(0) > 0.01).sum())
         neg_elbo = (total_nll + total_kl) / n
-        return {"neg_elbo_nats": neg_elbo, "neg_elbo_bpd": bits_per_dim(neg_elbo, self.dims),
+        key = "neg_elbo_bpd" if self.unit == "dim" else f"neg_elbo_bits_per_{self.unit}"
+        return {"neg_elbo_nats": neg_elbo, key: bits_per_dim(neg_elbo, self.dims),
                 "recon_nll_nats": total_nll / n, "kl_nats": total_kl / n, "active_units": active}
 
     @torch.no_grad()
@@ -106,3 +115,17 @@ class VAEProcess(GenerativeProcess):
     def write_preview(self, path: Path, step: int) -> None:
         if self.preview_fn is not None:
             self.preview_fn(self.export_module(), self._z_dim, path)
+
+    def export(self, entry_dir: Path) -> dict[str, Any]:
+        """The decoder as generator.onnx, plus encoder.onnx (sample -> posterior mean) when the recipe asks."""
+        result = super().export(entry_dir)
+        if self.encoder_head is not None:
+            from studio.export import export_encoder
+
+            path = entry_dir / "encoder.onnx"
+            result["parity"]["encoder"] = export_encoder(
+                self.encoder_head(deep_copy_frozen(self.encoder).eval()), self.example_batch(16), path,
+                family=self.family, modality=self.modality, z_dim=self._z_dim, sample_shape=self.sample_shape(),
+                charset=self.charset)
+            result["files"] = {**result.get("files", {}), "encoder": path.name}
+        return result

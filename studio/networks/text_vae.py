@@ -1,0 +1,102 @@
+"""A sentence VAE over fixed-length lines (Bowman et al. 2016), character level.
+
+Encoder: a bidirectional GRU reads the line; its final states give the Gaussian posterior.
+Decoder: a GRU writes the line one character at a time from z (z sets the first hidden state
+and joins every input). Word dropout replaces a share of the decoder's input characters with
+a blank during training, so the decoder cannot lean on them alone and must read z.
+The export decodes greedily, unrolled over the fixed line length: z -> character ids.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class LineEncoder(nn.Module):
+    """ids [B, T] -> (mean [B, z], logvar [B, z])."""
+
+    def __init__(self, vocab: int, z_dim: int, hidden: int = 256, embed: int = 64):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, embed)
+        self.rnn = nn.GRU(embed, hidden, batch_first=True, bidirectional=True)
+        self.to_stats = nn.Linear(2 * hidden, 2 * z_dim)
+
+    def forward(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        _, h = self.rnn(self.embed(ids))  # h: (2, B, H), forward and backward final states
+        mean, logvar = self.to_stats(torch.cat([h[0], h[1]], dim=1)).chunk(2, dim=1)
+        return mean, logvar.clamp(-10.0, 6.0)
+
+
+class LineDecoder(nn.Module):
+    """Teacher-forced (z [B, z], ids [B, T]) -> logits [B, T, V]; ``greedy(z, T)`` writes a line from z alone."""
+
+    def __init__(self, vocab: int, z_dim: int, hidden: int = 256, embed: int = 64, word_dropout: float = 0.3):
+        super().__init__()
+        self.vocab = vocab
+        self.start, self.blank = vocab, vocab + 1  # extra input ids: start of line, dropped character
+        self.embed = nn.Embedding(vocab + 2, embed)
+        self.init = nn.Linear(z_dim, hidden)
+        self.rnn = nn.GRU(embed + z_dim, hidden, batch_first=True)
+        self.out = nn.Linear(hidden, vocab)
+        self.word_dropout = word_dropout
+
+    def forward(self, z: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        inputs = torch.cat([torch.full_like(ids[:, :1], self.start), ids[:, :-1]], dim=1)  # (B, T) shifted right
+        if self.training and self.word_dropout > 0:
+            drop = torch.rand(inputs.shape, device=inputs.device) < self.word_dropout
+            drop[:, 0] = False
+            inputs = torch.where(drop, torch.full_like(inputs, self.blank), inputs)
+        x = torch.cat([self.embed(inputs), z[:, None, :].expand(-1, ids.shape[1], -1)], dim=2)  # (B, T, E + z)
+        h, _ = self.rnn(x, torch.tanh(self.init(z))[None])  # (B, T, H)
+        return self.out(h)  # (B, T, V)
+
+    def greedy(self, z: torch.Tensor, length: int) -> torch.Tensor:
+        """z [B, z] -> ids [B, length], each character the most likely given z and the ones before.
+
+        The GRU cell is written out from the trained ``nn.GRU`` weights, so the loop unrolls
+        into plain ONNX ops (PyTorch's GRU gate order: reset, update, new)."""
+        w_ih, w_hh = self.rnn.weight_ih_l0, self.rnn.weight_hh_l0
+        b_ih, b_hh = self.rnn.bias_ih_l0, self.rnn.bias_hh_l0
+        h = torch.tanh(self.init(z))  # (B, H)
+        token = torch.full((z.shape[0],), self.start, dtype=torch.long, device=z.device)
+        out = []
+        for _ in range(length):
+            x = torch.cat([self.embed(token), z], dim=1)  # (B, E + z)
+            gi, gh = F.linear(x, w_ih, b_ih), F.linear(h, w_hh, b_hh)  # (B, 3H) each
+            i_r, i_z, i_n = gi.chunk(3, dim=1)
+            h_r, h_z, h_n = gh.chunk(3, dim=1)
+            r, u = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
+            n = torch.tanh(i_n + r * h_n)
+            h = (1 - u) * n + u * h
+            token = self.out(h).argmax(dim=1)  # (B,)
+            out.append(token)
+        return torch.stack(out, dim=1)  # (B, length)
+
+
+class GreedyLines(nn.Module):
+    """Export head: z [B, z] -> int64 character ids [B, length]."""
+
+    def __init__(self, decoder: LineDecoder, length: int):
+        super().__init__()
+        self.decoder, self.length = decoder, length
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder.greedy(z, self.length)
+
+
+class EncodeMean(nn.Module):
+    """Export head for interpolation: ids [B, T] -> the posterior mean [B, z]."""
+
+    def __init__(self, encoder: LineEncoder):
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.encoder(ids)[0]
+
+
+def line_nll(ids: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """Per-line reconstruction NLL in nats [B], summed over characters."""
+    return F.cross_entropy(logits.transpose(1, 2), ids, reduction="none").sum(1)
