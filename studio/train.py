@@ -22,7 +22,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from studio.atomic import atomic_write, atomic_write_json, atomic_write_text
-from studio.families.base import GenerativeProcess
+from studio.families.base import GenerativeProcess, Phase
 
 CHECKPOINT = "checkpoint.pt"
 LOG = "log.jsonl"
@@ -60,6 +60,20 @@ def lr_multiplier(step: int, cfg: LoopConfig) -> float:
     return cfg.min_lr_fraction + (1 - cfg.min_lr_fraction) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+def make_optimizer(phase: Phase) -> torch.optim.Optimizer:
+    """Adam; with weight decay, AdamW's decoupled decay on the weight matrices only.
+
+    Adam's own ``weight_decay`` adds the decay to the gradient, where Adam's normalisation blows
+    it up for weights with small gradients (a fresh attention layer's): they are driven to zero.
+    """
+    params = [p for p in phase.module.parameters() if p.requires_grad]
+    if not phase.weight_decay:
+        return torch.optim.Adam(params, lr=phase.lr, betas=phase.betas)
+    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": phase.weight_decay},
+              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]  # biases, norms
+    return torch.optim.AdamW(groups, lr=phase.lr, betas=phase.betas)
+
+
 @dataclass
 class _State:
     step: int = 0
@@ -79,10 +93,7 @@ class Trainer:
         self.device = torch.device(device)
         self.show_progress = show_progress
         self.phases = process.phases()
-        self.optimizers = {
-            p.name: torch.optim.Adam(p.module.parameters(), lr=p.lr, betas=p.betas, weight_decay=p.weight_decay)
-            for p in self.phases
-        }
+        self.optimizers = {p.name: make_optimizer(p) for p in self.phases}
         self.state = _State()
         if resume and self.checkpoint_path.exists():
             self._load_checkpoint()

@@ -99,7 +99,7 @@ class TransformerProcess(GenerativeProcess):
         return {"loss": nll, "bits_per_token": nll.detach() / math.log(2.0)}
 
     def phases(self) -> list[Phase]:
-        return [Phase("transformer", self.gpt, self.loss, lr=self.lr, betas=(0.9, 0.95), weight_decay=0.01)]
+        return [Phase("transformer", self.gpt, self.loss, lr=self.lr, betas=(0.9, 0.95), weight_decay=0.1)]
 
     def step_module(self) -> StepModule:
         return StepModule(self.gpt).eval()
