@@ -9,7 +9,6 @@ Imports no torch: everything runs from the committed ONNX files.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 
 # Before gradio is imported: no analytics, no telemetry, no calls home.
@@ -24,11 +23,12 @@ import pandas as pd  # noqa: E402
 from studio import compare  # noqa: E402
 from studio.data.labels import FASHION_MNIST_CLASSES  # noqa: E402
 from studio.modalities.image import make_grid  # noqa: E402
-from studio.runtime import GeneratorUnavailable  # noqa: E402
 from studio.serving import ModelRegistry, UnknownModel  # noqa: E402
+from studio.ui.inputs import MAX_SEED, parse_whole_number  # noqa: E402
+from studio.ui.inputs import generator_for as _generator_for  # noqa: E402
+from studio.ui.text_tab import text_compare_section, text_tab  # noqa: E402
 
 MAX_IMAGES = 64
-MAX_SEED = 2**31 - 1
 GRID_SCALE = 3
 TRAINED_DIR = os.environ.get("STUDIO_TRAINED_DIR") or None
 
@@ -59,29 +59,8 @@ READING_GUIDE = """
 """
 
 
-# -- input checks ----------------------------------------------------------------------
-def parse_whole_number(value: object, name: str, low: int, high: int) -> int:
-    """A whole number in [low, high], or a gr.Error that says what to type."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise gr.Error(f"{name} is empty: enter a whole number from {low} to {high}.")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise gr.Error(f"{name} must be a whole number from {low} to {high}, not '{value}'.") from None
-    if not math.isfinite(number) or number != int(number):
-        raise gr.Error(f"{name} must be a whole number from {low} to {high}, not {value}.")
-    if not low <= number <= high:
-        raise gr.Error(f"{name} must be from {low} to {high}; you asked for {int(number)}.")
-    return int(number)
-
-
-def generator_for(model_id: object):
-    try:
-        return REGISTRY.generator(str(model_id))
-    except UnknownModel as exc:
-        raise gr.Error(exc.args[0]) from None
-    except GeneratorUnavailable as exc:
-        raise gr.Error(str(exc)) from None
+def generator_for(model_id: object):  # noqa: ANN201
+    return _generator_for(REGISTRY, model_id)
 
 
 # -- panel content -------------------------------------------------------------------
@@ -285,8 +264,11 @@ def build_demo() -> gr.Blocks:
             with gr.Accordion("How to read the numbers", open=False, elem_id="help-images"):
                 gr.Markdown(READING_GUIDE)
             interpolation_section(image_ids)
+        with gr.Tab("Text", elem_id="tab-text"):
+            text_tab(REGISTRY)
         with gr.Tab("Compare", elem_id="tab-compare"):
             compare_tab(image_ids)
+            text_compare_section(REGISTRY)
     return demo
 
 

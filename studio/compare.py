@@ -28,24 +28,34 @@ def bits_per_dim(metrics: dict) -> tuple[float | None, str]:
     return None, ""
 
 
+#: (metrics key, unit) of every likelihood a model may record, in the order they are looked for
+LIKELIHOODS = (("nll_bpd", "bits/dim"), ("neg_elbo_bpd", "bits/dim"), ("nll_bits_per_token", "bits/token (codes)"),
+               ("nll_bits_per_char", "bits/char"), ("neg_elbo_bits_per_char", "bits/char"))
+
+
 def likelihood_label(metrics: dict) -> str:
-    """The table's likelihood cell: bits/dim where defined, bits per token for token models, else a dash."""
-    bpd, kind = bits_per_dim(metrics)
-    if bpd is not None:
-        return f"{bpd:.3f} bits/dim, {kind}"
-    if "nll_bits_per_token" in metrics:
-        return f"{float(metrics['nll_bits_per_token']):.3f} bits/token (codes)"
+    """The table's likelihood cell: the recorded test likelihood with its unit and kind, else a dash."""
+    for key, unit in LIKELIHOODS:
+        if key in metrics:
+            if key.startswith("neg_elbo"):
+                kind = ", bound (ELBO)"
+            elif "dequantized" in str(metrics.get("likelihood_kind", "")):
+                kind = ", exact (dequantized)"
+            else:
+                kind = ""
+            return f"{float(metrics[key]):.3f} {unit}{kind}"
     return "—"
 
 
-def metrics_table(registry: ModelRegistry, modality: str, live: dict[str, dict] | None = None) -> pd.DataFrame:
-    """One row per model: recorded (or live re-scored) metrics, bits/dim, size and speed."""
+def metrics_table(registry: ModelRegistry, modality: str, live: dict[str, dict] | None = None,
+                  columns: tuple[tuple[str, str], ...] = TABLE_COLUMNS) -> pd.DataFrame:
+    """One row per model: recorded (or live re-scored) metrics, likelihood, size and speed."""
     rows = []
     for model_id in registry.ids(modality):
         model = registry.get(model_id)
         m = (live or {}).get(model_id) or model.metrics
         row = {"model": model_id, "family": model.entry["family"]}
-        for key, label in TABLE_COLUMNS:
+        for key, label in columns:
             value = m.get(key)
             row[label] = round(float(value), 4) if isinstance(value, float) else value
         row["likelihood"] = likelihood_label(model.metrics)
@@ -57,9 +67,9 @@ def metrics_table(registry: ModelRegistry, modality: str, live: dict[str, dict] 
     return pd.DataFrame(rows)
 
 
-def share_metrics_frame(table: pd.DataFrame) -> pd.DataFrame:
+def share_metrics_frame(table: pd.DataFrame, metrics: tuple[str, ...] = SHARE_METRICS) -> pd.DataFrame:
     """Long format for a grouped bar chart of the [0, 1] metrics."""
-    long = table.melt(id_vars=["model"], value_vars=[c for c in SHARE_METRICS if c in table], var_name="metric")
+    long = table.melt(id_vars=["model"], value_vars=[c for c in metrics if c in table], var_name="metric")
     return long.astype({"value": float})
 
 

@@ -83,8 +83,8 @@ PRESETS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
                  "kl_warmup_steps": 10, "free_bits": 0.1, "loop": _LOOP_TINY, "eval_samples": 300},
         # KL warm-up, free bits (0.25 nats per unit) and word dropout (30%) keep the decoder reading z.
         "cpu": {"model": {"z_dim": 32, "hidden": 256, "word_dropout": 0.3}, "batch_size": 64, "lr": 1e-3,
-                "kl_warmup_steps": 2000, "free_bits": 0.25,
-                "loop": {"steps": 5000, "ckpt_every": 250, "log_every": 10, "preview_every": 500,
+                "kl_warmup_steps": 800, "free_bits": 0.25,
+                "loop": {"steps": 2000, "ckpt_every": 250, "log_every": 10, "preview_every": 500,
                          "eval_every": 1000, "warmup_steps": 100}, "eval_samples": 5_000},
         "gpu": {"model": {"z_dim": 64, "hidden": 512, "word_dropout": 0.4}, "batch_size": 128, "lr": 1e-3,
                 "kl_warmup_steps": 10_000, "free_bits": 0.25,
@@ -96,9 +96,9 @@ PRESETS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
                  "critic_steps": 2, "loop": {**_LOOP_TINY, "divergence_factor": 1000.0}, "eval_samples": 300},
         # WGAN-GP as in Gulrajani et al. 2017: Adam(1e-4, 0.5, 0.9), 5 critic steps per generator step, lambda 10.
         # The critic's loss is a distance estimate, not a bounded loss, hence the wide divergence guard.
-        "cpu": {"model": {"z_dim": 128, "width": 128, "blocks": 4}, "batch_size": 64, "lr_g": 1e-4, "lr_d": 1e-4,
+        "cpu": {"model": {"z_dim": 128, "width": 96, "blocks": 3}, "batch_size": 32, "lr_g": 1e-4, "lr_d": 1e-4,
                 "critic_steps": 5,
-                "loop": {"steps": 8000, "ckpt_every": 500, "log_every": 10, "preview_every": 1000,
+                "loop": {"steps": 5000, "ckpt_every": 500, "log_every": 10, "preview_every": 1000,
                          "warmup_steps": 0, "ema_decay": 0.999, "grad_clip": 10.0, "divergence_factor": 1000.0,
                          "min_lr_fraction": 1.0}, "eval_samples": 5_000},
         "gpu": {"model": {"z_dim": 128, "width": 512, "blocks": 5}, "batch_size": 64, "lr_g": 1e-4, "lr_d": 1e-4,
@@ -110,8 +110,8 @@ PRESETS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
     ("flow", "text"): {
         "tiny": {"model": {"levels": 2, "steps": 1, "hidden": 8}, "batch_size": 8, "lr": 1e-3,
                  "loop": _LOOP_TINY, "eval_samples": 300},
-        "cpu": {"model": {"levels": 2, "steps": 8, "hidden": 128}, "batch_size": 64, "lr": 1e-3,
-                "loop": {"steps": 6000, "ckpt_every": 500, "log_every": 10, "preview_every": 500,
+        "cpu": {"model": {"levels": 2, "steps": 6, "hidden": 96}, "batch_size": 64, "lr": 1e-3,
+                "loop": {"steps": 5000, "ckpt_every": 500, "log_every": 10, "preview_every": 500,
                          "eval_every": 2000, "warmup_steps": 200, "grad_clip": 50.0}, "eval_samples": 5_000},
         "gpu": {"model": {"levels": 2, "steps": 16, "hidden": 256}, "batch_size": 128, "lr": 5e-4,
                 "loop": {"steps": 60_000, "ckpt_every": 2000, "log_every": 20, "preview_every": 2000,

@@ -120,3 +120,64 @@ def test_interpolation_strip_and_its_bad_input(client, app_server):
         client.predict(model, 1, 2, 1, api_name="/interpolate")
     with pytest.raises(Exception, match="unavailable"):
         client.predict("image-corrupt", 1, 2, 4, api_name="/interpolate")
+
+
+# -- text --------------------------------------------------------------------------------
+TEXT_ARGS = {"prompt": "ROMEO.\n", "seed": 1, "temperature": 0.8, "length": 60, "lines": 3, "top_k": 0, "top_p": 0.95}
+
+
+def _text(client, model, **changes):
+    args = {**TEXT_ARGS, **changes}
+    return client.predict(model, args["prompt"], args["seed"], args["temperature"], args["length"], args["lines"],
+                          args["top_k"], args["top_p"], api_name="/generate_text_left")
+
+
+def test_transformer_continues_the_prompt_and_is_seeded(client):
+    text, note = _text(client, "text-transformer")
+    assert text.startswith("ROMEO.\n") and len(text) == len("ROMEO.\n") + 60 and note == ""
+    assert text == _text(client, "text-transformer")[0] != _text(client, "text-transformer", seed=2)[0]
+
+
+def test_line_models_write_lines_and_say_the_prompt_does_not_apply(client):
+    for model in ("text-gan", "text-vae", "text-flow"):
+        text, note = _text(client, model, lines=4)
+        assert len(text.split("\n")) == 4 and all(len(line) <= 48 for line in text.split("\n"))
+        assert "Transformer only" in note
+
+
+def test_odd_prompts_are_mapped_with_a_note(client):
+    text, note = _text(client, "text-transformer", prompt="", length=10)
+    assert len(text) == 10 and "empty prompt" in note
+    text, note = _text(client, "text-transformer", prompt="Caf\u00e9 \u2019tis \u4e2d", length=10)
+    assert text.startswith("Cafe 'tis ") and "\u4e2d" in note
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"temperature": 5}, "Temperature must be a number from 0 to 2"),
+    ({"temperature": "hot"}, "Temperature must be a number"),
+    ({"length": 10**6}, "Characters must be from 1 to 1000"),
+    ({"length": 0}, "Characters must be from 1 to 1000"),
+    ({"prompt": "x" * 3000}, "the limit is 2,000"),
+    ({"top_p": 0}, "Top-p must be a number above 0"),
+    ({"top_k": -1}, "Top-k must be from 0"),
+    ({"seed": -5}, "Seed must be from 0"),
+])
+def test_bad_text_input_gets_a_plain_error(client, changes, message):
+    with pytest.raises(Exception, match=message):
+        _text(client, "text-transformer", **changes)
+
+
+def test_text_interpolation_walks_between_two_lines(client):
+    path = client.predict("text-vae", "To be, or not to be", "I will not stay", 5, api_name="/interpolate_text")
+    assert len(path.split("\n")) == 5
+    with pytest.raises(Exception, match="has no encoder"):
+        client.predict("text-gan", "a", "b", 5, api_name="/interpolate_text")
+    with pytest.raises(Exception, match="Type a line in both boxes"):
+        client.predict("text-vae", "", "b", 5, api_name="/interpolate_text")
+
+
+def test_compare_generates_every_text_model_on_one_seed(client, app_server):
+    data = json.loads((app_server["trained"] / "manifest.json").read_text())
+    text_ids = [e["id"] for e in data["models"] if e["modality"] == "text"]
+    outputs = client.predict(0, 3, api_name="/generate_all_text")
+    assert len(outputs) == len(text_ids) == 4 and all(o.strip() for o in outputs)

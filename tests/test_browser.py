@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -52,4 +53,22 @@ def test_compare_generate_all_shows_every_grid(app_server):
         page.locator("#compare-generate-all").click()
         for model_id in good:
             expect(page.locator(f"#compare-grid-{model_id} img")).to_be_visible(timeout=30_000)
+        browser.close()
+
+
+def test_text_tab_streams_a_continuation_of_the_prompt(app_server):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(app_server["url"], wait_until="domcontentloaded")
+        page.get_by_role("tab", name="Text").click()
+        page.locator("#text-model-left input").fill("text-transformer")
+        page.locator("#text-model-left input").press("Enter")
+        page.locator("#text-prompt-left textarea").fill("HAMLET.\n")
+        page.locator("#text-generate-left").click()
+        output = page.locator("#text-output-left textarea")
+        # The prompt comes back first, followed by new characters.
+        expect(output).to_have_value(re.compile(r"^HAMLET\.\n.{20,}", re.S), timeout=30_000)
         browser.close()

@@ -1,0 +1,1 @@
+"""The web app's tabs: Gradio layout and plain handler functions (no torch)."""
