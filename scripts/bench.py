@@ -105,6 +105,54 @@ def bench_autoregressive(entries: list[dict], root: Path, args: argparse.Namespa
     return "\n".join(lines)
 
 
+def bench_text_continuation(entries: list[dict], root: Path, args: argparse.Namespace, sync: Callable[[], None],
+                            raw: dict, new_chars: int = 200) -> str:
+    """Characters/s for continuing a prompt at batch 1: ORT with the KV cache, ORT recomputing the prefix,
+    and transformers' generate() in PyTorch (its own KV cache)."""
+    from studio.modalities.text import map_prompt
+    from studio.runtime import AutoregressiveGenerator
+    from studio.sampling import generate, ort_step
+
+    lines = [f"Character models: characters/s for {new_chars} new characters after a one-line prompt, batch 1, "
+             "sampling at temperature 1. transformers' `generate()` stops at the model's context "
+             "(its position table ends there), so it is timed on as many characters as fit.", "",
+             "| model | ORT + KV cache | ORT, prefix recomputed | transformers generate() (chars) | "
+             "cache vs recompute | cache vs generate() |", "|---|---|---|---|---|---|"]
+    for entry in entries:
+        config = json.loads(manifest.path_of(entry, "config", root).read_text())
+        process = recipes.build_process(config).eval()  # random weights: the same work per token as trained ones
+        gen = AutoregressiveGenerator(manifest.path_of(entry, "onnx", root), device=args.device,
+                                      threads=None if args.device == "cuda" else args.threads)
+        info, charset = gen.info, gen.info.charset
+        prompt = map_prompt("ROMEO.\n", charset).ids[None, :]  # (1, P)
+        shape = (info.layers, info.heads, info.head_dim)
+        hf_new = min(new_chars, info.seq_len - prompt.shape[1])
+        hf_input = torch.from_numpy(np.concatenate([[[info.bos]], prompt], axis=1)).to(args.device)
+        gpt = process.gpt.to(args.device)
+
+        def recompute() -> None:
+            generate(ort_step(gen.session), 1, prompt.shape[1] + new_chars, info.bos, shape, use_cache=False,
+                     prefix=prompt, max_context=gen.max_context)
+
+        def hf_generate() -> None:
+            with torch.inference_mode():
+                gpt.generate(hf_input, max_new_tokens=hf_new, min_new_tokens=hf_new, do_sample=True, top_k=0,
+                             use_cache=True, pad_token_id=info.bos)
+
+        best = {"cache": 0.0, "recompute": 0.0, "generate": 0.0}
+        for _ in range(args.rounds):
+            best["cache"] = max(best["cache"], rate(lambda: gen.continue_ids(prompt, new_chars), new_chars,
+                                                    args.seconds, sync))
+            best["recompute"] = max(best["recompute"], rate(recompute, new_chars, args.seconds, sync))
+            best["generate"] = max(best["generate"], rate(hf_generate, hf_new, args.seconds, sync))
+        raw["models"][entry["id"]] = {"provider": gen.provider, "new_chars": new_chars,
+                                      "generate_chars": hf_new, **best}
+        lines.append(f"| {entry['id']} | {best['cache']:,.0f} | {best['recompute']:,.0f} | "
+                     f"{best['generate']:,.0f} ({hf_new}) | **{best['cache'] / best['recompute']:.1f}x** | "
+                     f"**{best['cache'] / best['generate']:.1f}x** |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
@@ -129,7 +177,8 @@ def main() -> None:
     root = Path(args.trained_dir)
     all_entries = manifest.entries(root)
     entries = [e for e in all_entries if e.get("kind", "one-shot") == "one-shot"]
-    stepped = [e for e in all_entries if e.get("kind") == "autoregressive"]
+    stepped = [e for e in all_entries if e.get("kind") == "autoregressive" and e["modality"] == "image"]
+    characters = [e for e in all_entries if e.get("kind") == "autoregressive" and e["modality"] == "text"]
     if not all_entries:
         sys.exit(f"error: no generators in {root}/manifest.json")
 
@@ -187,6 +236,8 @@ def main() -> None:
     ])
     if stepped:
         table += "\n\n" + bench_autoregressive(stepped, root, args, sync, raw)
+    if characters:
+        table += "\n\n" + bench_text_continuation(characters, root, args, sync, raw)
     print(table)
     if args.out:
         atomic_write_text(args.out, f"# `python scripts/bench.py --device {args.device}`\n\n{table}\n")

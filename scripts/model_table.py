@@ -15,11 +15,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from studio import manifest  # noqa: E402
 
 
-def main() -> None:
+def image_table(entries: list[dict]) -> None:
     print("| model | FD ↓ | precision | recall | density | coverage | classes (of 10) | class KL ↓ "
           "| likelihood | params | ONNX | train min | steps |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for entry in manifest.entries():
+    for entry in entries:
         m = json.loads(manifest.path_of(entry, "metrics").read_text())
         if "nll_bpd" in m:
             bpd = f"{m['nll_bpd']:.3f} (exact, dequantized)"
@@ -32,8 +32,42 @@ def main() -> None:
         print(f"| {entry['id']} | {m['fd']:.2f} | {m['precision']:.3f} | {m['recall']:.3f} | {m['density']:.3f} "
               f"| {m['coverage']:.3f} | {m['classes_covered']} | {m['kl_to_uniform']:.4f} | {bpd} "
               f"| {m['params']:,} | {m['onnx_bytes'] / 1024:.0f} KiB | {m['train_minutes']:.1f} | {entry['steps']} |")
+
+
+def text_table(entries: list[dict]) -> None:
+    print("| model | FD ↓ | distinct-1 | distinct-2 | distinct-3 | novelty | real words | ref. perplexity ↓ "
+          "| held-out bits/char | params | ONNX | train min | steps |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for entry in entries:
+        m = json.loads(manifest.path_of(entry, "metrics").read_text())
+        if "neg_elbo_bits_per_char" in m:
+            bpc = f"≤ {m['neg_elbo_bits_per_char']:.3f} (ELBO bound)"
+        elif "nll_bits_per_char" in m:
+            kind = "dequantized: a bound" if "dequantized" in m.get("likelihood_kind", "") else "exact"
+            bpc = f"{m['nll_bits_per_char']:.3f} ({kind})"
+        else:
+            bpc = "—"
+        flag = " ⚠️ collapsed" if m.get("collapsed") else ""
+        print(f"| {entry['id']} | {m['fd']:.2f} | {m['distinct_1']:.3f} | {m['distinct_2']:.3f}{flag} "
+              f"| {m['distinct_3']:.3f} | {m['novelty']:.3f} | {m['real_word_share']:.3f} | {m['ref_perplexity']:.2f} "
+              f"| {bpc} | {m['params']:,} | {m['onnx_bytes'] / 1024:.0f} KiB | {m['train_minutes']:.1f} "
+              f"| {entry['steps']} |")
+
+
+def main() -> None:
+    entries = manifest.entries()
+    image_table([e for e in entries if e["modality"] == "image"])
     ref = json.loads((manifest.TRAINED_DIR / "_reference" / "metrics.json").read_text())
     print(f"\nReference classifier test accuracy: {ref['test_accuracy']:.4f}.")
+    text = [e for e in entries if e["modality"] == "text"]
+    if text:
+        print()
+        text_table(text)
+        ref_text = manifest.TRAINED_DIR / "_reference" / "text_metrics.json"
+        if ref_text.exists():
+            r = json.loads(ref_text.read_text())
+            print(f"\nReference character model: {r['valid_bits_per_char']:.3f} bits/char, perplexity "
+                  f"{r['valid_perplexity']:.2f} on held-out lines.")
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ echo "== apt: Chromium (browser test)"
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core
 
-echo "== data sets"
-bash scripts/get_data.sh
-
 echo "== pip: the pinned stack"
 python3 -m pip install -q -r requirements.txt
+
+echo "== data sets"
+bash scripts/get_data.sh

@@ -18,7 +18,23 @@ METRIC_LABELS = {
     "kl_to_uniform": "class-histogram KL to uniform (nats)",
     "mode_collapse": "flagged as mode-collapsed",
     "neg_elbo_bpd": "test negative ELBO, bits/dim (an upper bound on NLL)",
+    "nll_bpd": "test NLL, bits/dim (exact for the dequantized model)",
+    "nll_bits_per_token": "test NLL, bits per code token",
+    "nll_bits_per_char": "held-out NLL, bits/char",
+    "nll_nats_per_char": "held-out NLL, nats/char",
+    "neg_elbo_bits_per_char": "held-out negative ELBO, bits/char (an upper bound on NLL)",
+    "likelihood_kind": "what the likelihood is",
+    "kl_nats": "KL(q(z|x) || p(z)) on held-out data, nats",
     "active_units": "active latent units",
+    "distinct_1": "distinct-1 (word unigrams)",
+    "distinct_2": "distinct-2 (word bigrams)",
+    "distinct_3": "distinct-3 (word trigrams)",
+    "distinct_2_real": "held-out text's distinct-2 on as many lines",
+    "collapsed": "flagged as collapsed (distinct-2 under half the held-out text's)",
+    "novelty": "novelty: share of 20-character spans not in the training text",
+    "real_word_share": "share of generated words found in the training text",
+    "ref_perplexity": "reference character model's perplexity of the samples",
+    "ref_perplexity_real": "reference perplexity of held-out lines",
     "params": "generator parameters",
     "onnx_bytes": "ONNX file size (bytes)",
     "train_minutes": "training time (minutes, this machine)",
@@ -31,7 +47,8 @@ def plot_curves(curves: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    series = {k: v for k, v in curves["series"].items() if k.endswith("loss") or k.startswith("eval/neg_elbo_bpd")}
+    series = {k: v for k, v in curves["series"].items()
+              if k.endswith("loss") or k.startswith(("eval/neg_elbo", "eval/nll", "eval/bits"))}
     fig, ax = plt.subplots(figsize=(6, 3.2), dpi=100)
     for name, points in series.items():
         if points:
@@ -64,7 +81,7 @@ def write_card(path: Path, *, entry: dict[str, Any], config: dict[str, Any], met
 {description}
 
 - Family: **{entry['family']}**, modality: **{entry['modality']}**, preset `{config['preset']}`,
-  {entry['steps']} steps, batch {config['batch_size']}.
+  {entry['steps']} steps, batch {config.get('batch_size', '?')}.
 - Data: {provenance}.
 - Rebuild: `{command}`
 - Code: commit `{entry['git_commit']}`. Recompute the metrics: `python scripts/evaluate.py {entry['id']}`.

@@ -87,12 +87,32 @@ def generate(step: StepFn, n: int, length: int, bos: int, cache_shape: tuple[int
     return np.concatenate(parts, axis=1)
 
 
-def ort_step(session) -> StepFn:  # noqa: ANN001 - an onnxruntime.InferenceSession
-    def step(tokens: np.ndarray, past: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        logits, present = session.run(["logits", "present"], {"tokens": tokens, "past": past})
-        return logits, present
+def ort_step(session, bind_cache: bool = True) -> StepFn:  # noqa: ANN001 - an onnxruntime.InferenceSession
+    """A step over an ORT session. With ``bind_cache`` the cache stays an OrtValue on the session's device
+    between steps (I/O binding): a step reads the previous step's ``present`` where it lies instead of a
+    numpy copy of it, and on CUDA the cache never crosses to the host. Only the logits come back as numpy."""
+    if not bind_cache:
+        def plain(tokens: np.ndarray, past: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            logits, present = session.run(["logits", "present"], {"tokens": tokens, "past": past})
+            return logits, present
 
-    return step
+        return plain
+    device = "cuda" if session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
+    binding = session.io_binding()
+
+    def bound(tokens: np.ndarray, past):  # noqa: ANN001, ANN202 - past: numpy or the OrtValue of the last step
+        binding.bind_cpu_input("tokens", np.ascontiguousarray(tokens))
+        if isinstance(past, np.ndarray):
+            binding.bind_cpu_input("past", past)
+        else:
+            binding.bind_ortvalue_input("past", past)
+        binding.bind_output("logits", "cpu")
+        binding.bind_output("present", device)
+        session.run_with_iobinding(binding)
+        logits, present = binding.get_outputs()
+        return logits.numpy(), present
+
+    return bound
 
 
 def torch_step(module) -> StepFn:  # noqa: ANN001 - a studio.families.transformer.StepModule

