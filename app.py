@@ -26,6 +26,7 @@ from studio.modalities.image import make_grid  # noqa: E402
 from studio.serving import ModelRegistry, UnknownModel  # noqa: E402
 from studio.ui.inputs import MAX_SEED, parse_whole_number  # noqa: E402
 from studio.ui.inputs import generator_for as _generator_for  # noqa: E402
+from studio.ui.music_tab import music_compare_section, music_tab  # noqa: E402
 from studio.ui.text_tab import text_compare_section, text_tab  # noqa: E402
 
 MAX_IMAGES = 64
@@ -245,8 +246,9 @@ def build_demo() -> gr.Blocks:
         gr.Markdown(
             "# Generative Studio\n"
             "Generators trained by this project's scripts, exported to ONNX and run here through ONNX Runtime. "
-            "Compare two side by side: same seed, same noise, different model. The numbers under each grid are "
-            "recorded by `scripts/evaluate.py` on 10,000 samples against the Fashion-MNIST test set.")
+            "Compare two side by side: same seed, same noise, different model. The numbers beside each model are "
+            "recorded by `scripts/evaluate.py` from its ONNX file: images against the Fashion-MNIST test set, "
+            "text against four Shakespeare plays no model saw in training.")
         if REGISTRY.manifest_problem:
             gr.Markdown(f"**The model list could not be read:** {REGISTRY.manifest_problem}")
         with gr.Tab("Images", elem_id="tab-images"):
@@ -266,9 +268,12 @@ def build_demo() -> gr.Blocks:
             interpolation_section(image_ids)
         with gr.Tab("Text", elem_id="tab-text"):
             text_tab(REGISTRY)
+        with gr.Tab("Music", elem_id="tab-music"):
+            music_tab(REGISTRY)
         with gr.Tab("Compare", elem_id="tab-compare"):
             compare_tab(image_ids)
             text_compare_section(REGISTRY)
+            music_compare_section(REGISTRY)
     return demo
 
 

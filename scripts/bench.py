@@ -153,6 +153,47 @@ def bench_text_continuation(entries: list[dict], root: Path, args: argparse.Name
     return "\n".join(lines)
 
 
+def bench_music_rendering(entries: list[dict], root: Path, args: argparse.Namespace, raw: dict,
+                          bars: int = 8, tempo: float = 100.0) -> str:
+    """Seconds to turn each music model's seed into something heard and seen, as the app does for 8 bars:
+    drawing the piece (ORT), synthesising the audio, encoding WAV and MIDI, drawing the piano roll and the mel
+    spectrogram. Best of ``args.rounds``."""
+    from studio.modalities.music import (mel_spectrogram_image, piano_roll_image, render_audio, to_midi_bytes,
+                                         to_wav_bytes)
+    from studio.music_sampling import draw_piece
+    from studio.runtime import load_generator
+    from studio.ui.music_tab import SAMPLE_RATE
+
+    lines = [f"Music: seconds for a {bars}-bar piece at {tempo:g} bpm ({bars * 4 * 60 / tempo:.1f} s of music), "
+             f"audio at {SAMPLE_RATE} Hz; best of {args.rounds} rounds. One-shot models join 4-bar fragments; the "
+             "Transformer writes bar by bar from BOS.", "",
+             "| model | draw (ORT) | audio | WAV | MIDI | piano roll | mel | total |", "|---|---|---|---|---|---|---|---|"]
+    for entry in entries:
+        gen = load_generator(manifest.path_of(entry, "onnx", root), device=args.device,
+                             threads=None if args.device == "cuda" else args.threads)
+        best: dict[str, float] = {}
+        for _ in range(args.rounds):
+            times, t = {}, time.perf_counter()
+            piece = draw_piece(gen, bars, seed=0)
+            times["draw"], t = time.perf_counter() - t, time.perf_counter()
+            audio = render_audio(piece, tempo, SAMPLE_RATE)
+            times["audio"], t = time.perf_counter() - t, time.perf_counter()
+            to_wav_bytes(audio, SAMPLE_RATE)
+            times["wav"], t = time.perf_counter() - t, time.perf_counter()
+            to_midi_bytes(piece, tempo)
+            times["midi"], t = time.perf_counter() - t, time.perf_counter()
+            piano_roll_image(piece)
+            times["roll"], t = time.perf_counter() - t, time.perf_counter()
+            mel_spectrogram_image(audio, SAMPLE_RATE)
+            times["mel"] = time.perf_counter() - t
+            best = {k: min(v, best.get(k, v)) for k, v in times.items()}
+        best["total"] = sum(best.values())
+        raw["models"].setdefault(entry["id"], {})["render_8_bars_s"] = best
+        lines.append(f"| {entry['id']} | " + " | ".join(f"{best[k]:.3f}" for k in
+                                                       ("draw", "audio", "wav", "midi", "roll", "mel", "total")) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
@@ -177,8 +218,9 @@ def main() -> None:
     root = Path(args.trained_dir)
     all_entries = manifest.entries(root)
     entries = [e for e in all_entries if e.get("kind", "one-shot") == "one-shot"]
-    stepped = [e for e in all_entries if e.get("kind") == "autoregressive" and e["modality"] == "image"]
+    stepped = [e for e in all_entries if e.get("kind") == "autoregressive" and e["modality"] in ("image", "music")]
     characters = [e for e in all_entries if e.get("kind") == "autoregressive" and e["modality"] == "text"]
+    music = [e for e in all_entries if e["modality"] == "music"]
     if not all_entries:
         sys.exit(f"error: no generators in {root}/manifest.json")
 
@@ -238,6 +280,8 @@ def main() -> None:
         table += "\n\n" + bench_autoregressive(stepped, root, args, sync, raw)
     if characters:
         table += "\n\n" + bench_text_continuation(characters, root, args, sync, raw)
+    if music:
+        table += "\n\n" + bench_music_rendering(music, root, args, raw)
     print(table)
     if args.out:
         atomic_write_text(args.out, f"# `python scripts/bench.py --device {args.device}`\n\n{table}\n")

@@ -4,7 +4,7 @@
     python scripts/evaluate.py image-gan text-vae   # some entries
     python scripts/evaluate.py --all                # every entry in the manifest
     python scripts/evaluate.py image-gan --write    # also update metrics.json (and the manifest sha is unchanged)
-    python scripts/evaluate.py --real-baseline      # score real data: 10,000 training images, 5,000 held-out lines
+    python scripts/evaluate.py --real-baseline      # score real data: training images, held-out lines and chorales
 
 Uses the protocol's fixed sample count and seed, so the numbers match those recorded at training time.
 """
@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from studio import manifest
 from studio.atomic import atomic_write_json
 from studio.metrics import image as image_metrics
+from studio.metrics import music_protocol as music_metrics
 from studio.metrics import text as text_metrics
 from studio.metrics.image import N_SAMPLES, ImageReference
 
@@ -30,7 +31,14 @@ PROTOCOLS = {
                               "classes_covered_1k", "kl_to_uniform")),
     "text": (text_metrics, ("fd", "distinct_1", "distinct_2", "distinct_3", "novelty", "real_word_share",
                             "ref_perplexity")),
+    "music": (music_metrics, ("frechet_distance", "pitch_class_kl", "consonance_on_beats", "out_of_range",
+                              "voice_crossing", "parallel_5_8", "note_density", "verticals_per_bar", "novelty",
+                              "distinct_fragments")),
 }
+#: per modality: its protocol's reference, opened once (music reads the cached chorales: no model to load)
+REFERENCES = {"image": lambda device: ImageReference(device=device),
+              "text": lambda device: text_metrics.TextReference(device=device),
+              "music": lambda device: music_metrics.default_reference()}
 COMPARED = PROTOCOLS["image"][1]
 
 
@@ -75,8 +83,7 @@ def main() -> None:
         protocol, compared = PROTOCOLS[entry["modality"]]
         if entry["modality"] not in references:
             try:
-                references[entry["modality"]] = (ImageReference if entry["modality"] == "image"
-                                                 else text_metrics.TextReference)(device=args.device)
+                references[entry["modality"]] = REFERENCES[entry["modality"]](args.device)
             except FileNotFoundError as exc:
                 sys.exit(f"error: {exc}")
         reference = references[entry["modality"]]
@@ -122,6 +129,13 @@ def real_baseline(device: str) -> None:
         sys.exit(f"error: {exc}")
     print(f"\nheld-out Shakespeare lines ({text_metrics.N_SAMPLES}, shuffled) against the held-out lines:")
     _print_row(text, PROTOCOLS["text"][1] + ("distinct_2_real", "ref_perplexity_real", "collapsed"))
+    try:
+        music = music_metrics.real_baseline()
+    except FileNotFoundError as exc:
+        sys.exit(f"error: {exc}")
+    print(f"\nheld-out Bach chorales ({music['n_samples']} fragments, every allowed key; the distribution terms "
+          "compare one half of the pieces with the other):")
+    _print_row(music, PROTOCOLS["music"][1] + ("collapsed",))
 
 
 def _print_row(metrics: dict, keys: tuple[str, ...]) -> None:

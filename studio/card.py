@@ -40,6 +40,36 @@ METRIC_LABELS = {
     "train_minutes": "training time (minutes, this machine)",
 }
 
+#: Labels for a modality whose keys differ from (or mean something else than) the ones above.
+MODALITY_LABELS = {
+    "music": {
+        "frechet_distance": "Fréchet distance of 50 music features vs the held-out chorales (lower is better)",
+        "frechet_distance_real": "↳ one half of the held-out pieces vs the other",
+        "pitch_class_kl": "key-relative pitch-class KL to the held-out chorales (nats)",
+        "pitch_class_kl_real": "↳ one half of the held-out pieces vs the other",
+        "consonance_on_beats": "share of consonant verticals on beats",
+        "consonance_on_beats_real": "↳ the held-out chorales",
+        "out_of_range": "share of notes outside their voice's range",
+        "out_of_range_real": "↳ the held-out chorales",
+        "voice_crossing": "share of steps with crossed voices",
+        "voice_crossing_real": "↳ the held-out chorales",
+        "parallel_5_8": "share of two-voice moves that are parallel fifths/octaves",
+        "parallel_5_8_real": "↳ the held-out chorales",
+        "note_density": "onsets per voice per bar",
+        "note_density_real": "↳ the held-out chorales",
+        "rest_share": "share of silent cells",
+        "rest_share_real": "↳ the held-out chorales",
+        "verticals_per_bar": "distinct sonorities per bar",
+        "verticals_per_bar_real": "↳ the held-out chorales",
+        "novelty": "novelty: share of 2-bar windows not in the training chorales",
+        "distinct_fragments": "share of distinct fragments",
+        "collapsed": "flagged as collapsed (mostly identical fragments, or under one sonority per bar)",
+        "nll_bits_per_token": "held-out NLL, bits per token (one voice, one 16th step)",
+        "nll_nats_per_token": "held-out NLL, nats per token",
+        "neg_elbo_bits_per_token": "held-out negative ELBO, bits per token (an upper bound on NLL)",
+    },
+}
+
 
 def plot_curves(curves: dict[str, Any], path: Path) -> None:
     import matplotlib
@@ -72,8 +102,9 @@ def _fmt(value: Any) -> str:
 
 def write_card(path: Path, *, entry: dict[str, Any], config: dict[str, Any], metrics: dict[str, Any],
                description: str, provenance: str, command: str) -> None:
-    rows = "\n".join(f"| {METRIC_LABELS.get(k, k)} | {_fmt(metrics[k])} |"
-                     for k in METRIC_LABELS if k in metrics)
+    own = MODALITY_LABELS.get(entry["modality"], {})  # its own keys first, in its own order
+    labels = {**own, **{k: v for k, v in METRIC_LABELS.items() if k not in own}}
+    rows = "\n".join(f"| {labels[k]} | {_fmt(metrics[k])} |" for k in labels if k in metrics)
     hist = metrics.get("class_histogram")
     hist_line = f"\nClass histogram (share per class): {', '.join(f'{h:.3f}' for h in hist)}\n" if hist else ""
     atomic_write_text(path, f"""# {entry['id']}

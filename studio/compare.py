@@ -69,6 +69,8 @@ def metrics_table(registry: ModelRegistry, modality: str, live: dict[str, dict] 
 
 def share_metrics_frame(table: pd.DataFrame, metrics: tuple[str, ...] = SHARE_METRICS) -> pd.DataFrame:
     """Long format for a grouped bar chart of the [0, 1] metrics."""
+    if table.empty:  # no models of this modality: an empty chart, not a crash
+        return pd.DataFrame({"model": [], "metric": [], "value": []}).astype({"value": float})
     long = table.melt(id_vars=["model"], value_vars=[c for c in metrics if c in table], var_name="metric")
     return long.astype({"value": float})
 

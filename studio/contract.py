@@ -26,9 +26,11 @@ KINDS = ("one-shot", "autoregressive")
 #: Sample format per modality for one-shot generators: (ONNX element type name, rank).
 #: image: uint8 [batch, height, width, channels].
 #: text: int64 [batch, length] character ids into the vocabulary stored under ``studio.charset``.
+#: music: int64 [batch, steps, 4] token grids (studio.data.music: 16th-note steps x S, A, T, B voices).
 SAMPLE_FORMATS: dict[str, tuple[str, int]] = {
     "image": ("tensor(uint8)", 4),
     "text": ("tensor(int64)", 2),
+    "music": ("tensor(int64)", 3),
 }
 
 #: Step graph of an autoregressive generator: one decoding step over an explicit KV cache.
@@ -46,6 +48,8 @@ META_MODALITY = "studio.modality"
 META_KIND = "studio.kind"
 META_Z_DIM = "studio.z_dim"
 META_SAMPLE_SHAPE = "studio.sample_shape"  # JSON list, without the batch axis
+# A step graph without a decoder writes the sample itself: a whole token sequence fills sample_shape
+# row-major (text: [length]; music: [steps, 4], i.e. tokens interleaved S, A, T, B step by step).
 # autoregressive only
 META_VOCAB = "studio.vocab"
 META_BOS = "studio.bos"

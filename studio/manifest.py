@@ -21,8 +21,9 @@ TRAINED_DIR = REPO_ROOT / "trained"
 
 #: Files every entry's folder holds, by manifest key.
 ENTRY_FILES = ("onnx", "config", "metrics", "card", "curves", "preview")
-#: Files some entries have besides the generator, each as {"path", "sha256"} (e.g. a token decoder).
-EXTRA_FILES = ("decoder", "encoder")
+#: Files some entries have besides the generator, each as {"path", "sha256"} (e.g. a token decoder;
+#: "openings": held-out music the app continues or encodes, so it needs no data set).
+EXTRA_FILES = ("decoder", "encoder", "openings")
 
 
 class ManifestError(ValueError):

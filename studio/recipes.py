@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import torch
 
-from studio import text_recipes
+from studio import music_recipes, text_recipes
 from studio.families.base import GenerativeProcess
 from studio.families.gan import GANProcess
 from studio.families.likelihoods import discretized_logistic_nll
@@ -123,6 +123,7 @@ BUILDERS: dict[tuple[str, str], Callable[..., GenerativeProcess]] = {
     ("flow", "image"): build_image_flow,
     ("transformer", "image"): build_image_transformer,
     **text_recipes.BUILDERS,
+    **music_recipes.BUILDERS,
 }
 
 
@@ -144,6 +145,7 @@ def image_transformer_stages(config: dict[str, Any], data: dict[str, Any],
 STAGED: dict[tuple[str, str], Callable[..., Iterator[tuple[str, GenerativeProcess, Any, dict]]]] = {
     ("transformer", "image"): image_transformer_stages,
     **text_recipes.STAGED,
+    **music_recipes.STAGED,
 }
 
 
@@ -159,7 +161,8 @@ def stages(config: dict[str, Any], data: dict[str, Any], device: str) -> Iterato
 
 
 DATA_LOADERS: dict[str, Callable[[str | None], dict[str, Any]]] = {"image": load_image_data,
-                                                                   "text": text_recipes.load_text_data}
+                                                                   "text": text_recipes.load_text_data,
+                                                                   "music": music_recipes.load_music_data}
 
 
 def evaluate_image_file(onnx_path: Path, n_samples: int) -> dict[str, Any]:
@@ -176,7 +179,8 @@ def evaluate_text_file(onnx_path: Path, n_samples: int) -> dict[str, Any]:
 
 #: modality -> (ONNX file, sample count) -> the protocol's metrics
 EVALUATORS: dict[str, Callable[[Path, int], dict[str, Any]]] = {"image": evaluate_image_file,
-                                                                "text": evaluate_text_file}
+                                                                "text": evaluate_text_file,
+                                                                "music": music_recipes.evaluate_music_file}
 
 
 def build_process(config: dict[str, Any], data: dict[str, Any] | None = None) -> GenerativeProcess:

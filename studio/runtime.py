@@ -193,8 +193,11 @@ class AutoregressiveGenerator(_ServedGenerator):
         return np.stack(steps, axis=1) if steps else np.zeros((len(prefix), 0), dtype=np.int64)
 
     def decode(self, tokens: np.ndarray) -> np.ndarray:
-        if self.decoder is None:
-            return tokens.astype(np.int64)
+        if self.decoder is None:  # the tokens are the sample: whole sequences fill sample_shape row-major
+            tokens = tokens.astype(np.int64)
+            shape = self.info.sample_shape
+            whole = bool(shape) and int(np.prod(shape)) == tokens.shape[1]
+            return tokens.reshape(len(tokens), *shape) if whole else tokens
         return self.decoder.run([SAMPLE_OUTPUT], {CODES_INPUT: tokens.astype(np.int64)})[0]
 
     def sample(self, n: int, seed: int = 0, batch_size: int = 500, temperature: float = 1.0,

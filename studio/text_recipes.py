@@ -66,10 +66,8 @@ def save_text_preview(charset: str, lines: int = 12) -> Callable[[np.ndarray, Pa
 
 def build_text_transformer(config: dict[str, Any], data: dict[str, Any] | None = None) -> TransformerProcess:
     """A character GPT over windows of ``context`` characters (plus BOS at position 0)."""
-    from studio.data.text import load_shakespeare
-
     m = config["model"]
-    charset = data["charset"] if data else load_shakespeare().vocab
+    charset = _charset(config, data)
     context = config["context"]
     gpt = build_gpt(vocab=len(charset) + 1, seq_len=context, width=m["width"], layers=m["layers"],
                     heads=m["heads"], dropout=m.get("dropout", 0.0))
@@ -89,10 +87,13 @@ def text_transformer_stages(config: dict[str, Any], data: dict[str, Any], device
         config["loop"]
 
 
-def _charset(data: dict[str, Any] | None) -> str:
+def _charset(config: dict[str, Any], data: dict[str, Any] | None) -> str:
+    """The character vocabulary: from the data, else from the config (saved beside every export), else the corpus."""
     from studio.data.text import load_shakespeare
 
-    return data["charset"] if data else load_shakespeare().vocab
+    if data:
+        config["charset"] = data["charset"]  # recorded in config.json, so a rebuilt model needs no data
+    return config.get("charset") or load_shakespeare().vocab
 
 
 def line_batch_example(charset: str) -> Callable[[int], torch.Tensor]:
@@ -118,16 +119,16 @@ def build_text_vae(config: dict[str, Any], data: dict[str, Any] | None = None) -
     from studio.families.vae import VAEProcess
     from studio.networks import text_vae
 
-    m, charset = config["model"], _charset(data)
+    m, charset = config["model"], _charset(config, data)
     vocab = len(charset)
     process = VAEProcess(
         text_vae.LineEncoder(vocab, m["z_dim"], m["hidden"]),
         text_vae.LineDecoder(vocab, m["z_dim"], m["hidden"], word_dropout=m["word_dropout"]),
         modality="text", z_dim=m["z_dim"], sample_shape=(LINE_LENGTH,), recon_nll=text_vae.line_nll,
-        export_head=lambda dec: text_vae.GreedyLines(dec, LINE_LENGTH), lr=config["lr"],
+        export_head=lambda dec: text_vae.SampledLines(dec, m["z_dim"], LINE_LENGTH), lr=config["lr"],
         kl_warmup_steps=config["kl_warmup_steps"], free_bits=config["free_bits"],
         eval_data=data["test_tensor"] if data else None, preview_fn=save_line_preview(charset),
-        decoder_reads_x=True, encoder_head=text_vae.EncodeMean, unit="char",
+        decoder_reads_x=True, encoder_head=text_vae.EncodeMean, unit="char", sampling_dims=LINE_LENGTH,
     )
     process.charset = charset
     process.batch_example = line_batch_example(charset)
@@ -139,7 +140,7 @@ def build_text_gan(config: dict[str, Any], data: dict[str, Any] | None = None) -
     from studio.families.gan import GANProcess
     from studio.networks import text_gan
 
-    m, charset = config["model"], _charset(data)
+    m, charset = config["model"], _charset(config, data)
     vocab = len(charset)
     process = GANProcess(
         text_gan.LineGenerator(m["z_dim"], vocab, LINE_LENGTH, m["width"], m["blocks"]),
@@ -158,7 +159,7 @@ def build_text_flow(config: dict[str, Any], data: dict[str, Any] | None = None) 
     from studio.families.flow import BinaryCharDequantization, FlowProcess
     from studio.networks import glow
 
-    m, charset = config["model"], _charset(data)
+    m, charset = config["model"], _charset(config, data)
     deq = BinaryCharDequantization(len(charset), LINE_LENGTH, grid=(4, 12), pad=charset.index(PAD))
     return FlowProcess(
         glow.Glow(deq.shape(), levels=m["levels"], steps=m["steps"], hidden=m["hidden"]),

@@ -14,13 +14,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 CHROMIUM = "/usr/bin/chromium"
+#: What the app tests serve (a copy of it): trained/, or e.g. runs/tiny/trained to try the app code on tiny models.
+TRAINED_SOURCE = Path(os.environ.get("STUDIO_TEST_TRAINED_DIR") or ROOT / "trained")
 
 from studio.processes import free_port, wait_for_http  # noqa: E402
 
 
 def served_copy_of_trained(dest: Path) -> Path:
     """trained/ plus one entry whose ONNX file is corrupt and one whose file is missing."""
-    shutil.copytree(ROOT / "trained", dest)
+    shutil.copytree(TRAINED_SOURCE, dest)
     data = json.loads((dest / "manifest.json").read_text())
     template = next(e for e in data["models"] if e["modality"] == "image")
     for broken_id in ("image-corrupt", "image-missing"):
@@ -35,6 +37,12 @@ def served_copy_of_trained(dest: Path) -> Path:
     (dest / "manifest.json").write_text(json.dumps(data, indent=2))
     return dest
 
+
+def served_ids(modality: str) -> list[str]:
+    """The ids of ``modality`` models the served copy will hold (for skipping tests before any is trained)."""
+    path = TRAINED_SOURCE / "manifest.json"
+    models = json.loads(path.read_text())["models"] if path.exists() else []
+    return [e["id"] for e in models if e["modality"] == modality]
 
 
 @pytest.fixture(scope="session")

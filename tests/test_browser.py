@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.conftest import CHROMIUM
+from tests.conftest import CHROMIUM, served_ids
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed "
@@ -71,4 +71,32 @@ def test_text_tab_streams_a_continuation_of_the_prompt(app_server):
         output = page.locator("#text-output-left textarea")
         # The prompt comes back first, followed by new characters.
         expect(output).to_have_value(re.compile(r"^HAMLET\.\n.{20,}", re.S), timeout=30_000)
+        browser.close()
+
+
+@pytest.mark.skipif(not served_ids("music"), reason="no music models in trained/ yet")
+def test_music_tab_generate_shows_a_player_and_a_piano_roll(app_server):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(app_server["url"], wait_until="domcontentloaded")
+        page.get_by_role("tab", name="Music").click()
+        page.locator("#music-generate-left").click()
+        roll = page.locator("#music-roll-left img")
+        expect(roll).to_be_visible(timeout=60_000)
+        page.wait_for_function("() => { const i = document.querySelector('#music-roll-left img');"
+                               " return i && i.complete && i.naturalWidth > 0; }", timeout=30_000)
+        # The player holds the WAV the server wrote: an <audio> element (playwright's CSS reaches into the
+        # waveform player's shadow DOM) whose source the browser has loaded, and a play button.
+        expect(page.locator("#music-audio-left button[aria-label='Play']")).to_be_visible(timeout=30_000)
+        audio = page.locator("#music-audio-left audio")
+        loaded = "els => els.some(a => a.currentSrc && a.duration > 1)"
+        for _ in range(150):
+            if audio.evaluate_all(loaded):
+                break
+            page.wait_for_timeout(200)
+        assert audio.evaluate_all(loaded), "no <audio> element loaded the generated WAV"
+        expect(page.locator("#music-midi-left")).to_contain_text(".mid")
         browser.close()

@@ -40,7 +40,7 @@ def test_every_phase_reaches_its_parameters(family, modality):
         assert not missing, f"{phase.name}: no gradient reaches {missing}"
 
 
-SAMPLE_DTYPE = {"image": torch.uint8, "text": torch.int64}  # pixels; character ids
+SAMPLE_DTYPE = {"image": torch.uint8, "text": torch.int64, "music": torch.int64}  # pixels; character ids; tokens
 
 
 @pytest.mark.parametrize("family,modality", ONE_SHOT)
@@ -50,6 +50,10 @@ def test_generator_shapes_and_sample_format(family, modality):
     assert out.dtype == SAMPLE_DTYPE[modality] and tuple(out.shape) == (3, *process.sample_shape())
     if modality == "text":
         assert int(out.min()) >= 0 and int(out.max()) < len(process.charset)
+    if modality == "music":
+        from studio.data.music import VOCAB
+
+        assert int(out.min()) >= 0 and int(out.max()) < VOCAB
 
 
 @pytest.mark.parametrize("family,modality", ONE_SHOT)
@@ -113,5 +117,5 @@ def test_contract_rejects_a_float_image_output(tmp_path):
 
 
 def test_unknown_modality_says_what_exists():
-    with pytest.raises(SystemExit, match="not available yet"):
-        presets.resolve("gan", "music", "cpu")
+    with pytest.raises(SystemExit, match="not available yet.*image, music, text"):
+        presets.resolve("gan", "video", "cpu")

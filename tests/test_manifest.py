@@ -11,6 +11,15 @@ from studio.contract import validate_file
 
 ENTRIES = manifest.entries()
 MAX_ONNX_BYTES = 10 * 1024 * 1024  # a Space refuses larger files without LFS
+#: metrics every entry of a modality records (its protocol's headline numbers, with the sample count and seed)
+REQUIRED_METRICS = {
+    "image": ("fd", "precision", "recall", "density", "coverage", "classes_covered", "kl_to_uniform",
+              "class_histogram", "n_samples", "seed"),
+    "text": ("fd", "distinct_1", "distinct_2", "distinct_3", "distinct_2_real", "novelty", "real_word_share",
+             "ref_perplexity", "collapsed", "n_samples", "seed"),
+    "music": ("frechet_distance", "pitch_class_kl", "consonance_on_beats", "novelty", "distinct_fragments",
+              "collapsed", "frechet_distance_real", "n_samples", "seed"),
+}
 
 
 def test_manifest_lists_the_image_gan_and_vae():
@@ -31,13 +40,13 @@ def test_entry_is_complete_and_valid(entry):
     info = validate_file(path)
     assert (info.family, info.modality) == (entry["family"], entry["modality"])
     metrics = json.loads(manifest.path_of(entry, "metrics").read_text())
-    for key in ("fd", "precision", "recall", "density", "coverage", "classes_covered", "kl_to_uniform",
-                "class_histogram", "n_samples", "seed"):
+    for key in REQUIRED_METRICS.get(entry["modality"], REQUIRED_METRICS["image"]):
         assert key in metrics, f"{entry['id']} metrics lack {key}"
     if entry["family"] == "gan":
-        assert "neg_elbo_bpd" not in metrics and "nll_bpd" not in metrics  # a GAN has no likelihood
-    if entry["family"] == "vae":
-        assert metrics["neg_elbo_bpd"] > 0 and "bound" in metrics["likelihood_kind"]
+        assert not any(k.startswith(("nll", "neg_elbo")) for k in metrics)  # a GAN has no likelihood
+    if entry["family"] == "vae":  # bits per dim, char or token: a bound
+        bound = next(v for k, v in metrics.items() if k.startswith(("neg_elbo_bpd", "neg_elbo_bits_per_")))
+        assert bound > 0 and "bound" in metrics["likelihood_kind"]
 
 
 def test_sha_mismatch_is_reported(tmp_path):
@@ -62,3 +71,13 @@ def test_upsert_replaces_by_id_and_writes_atomically(tmp_path):
 def test_unknown_model_names_the_known_ones():
     with pytest.raises(manifest.ManifestError, match="known models: .*image-gan"):
         manifest.get("nope")
+
+
+def test_every_text_model_meets_the_diversity_bar_and_the_vae_uses_its_latent():
+    entries = {e["id"]: e for e in manifest.entries() if e["modality"] == "text"}
+    for entry in entries.values():
+        metrics = json.loads(manifest.path_of(entry, "metrics").read_text())
+        assert metrics["distinct_2"] >= 0.5 * metrics["distinct_2_real"] and not metrics["collapsed"], entry["id"]
+    if "text-vae" in entries:
+        vae = json.loads(manifest.path_of(entries["text-vae"], "metrics").read_text())
+        assert vae["active_units"] >= 4 and vae["kl_nats"] > 0

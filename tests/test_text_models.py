@@ -82,10 +82,24 @@ def test_text_vae_exports_decoder_and_encoder_that_agree_with_pytorch(tmp_path):
 
     encoder = ort.InferenceSession(str(tmp_path / "encoder.onnx"), providers=["CPUExecutionProvider"])
     z = encoder.run(["z"], {"sample": data[:4].numpy()})[0]
+    full = np.concatenate([z, np.zeros((4, process.sampling_dims), np.float32)], axis=1)  # median draws
     with torch.no_grad():
         np.testing.assert_allclose(z, process.encoder(data[:4])[0].numpy(), atol=1e-4)
-        greedy = process.export_module()(torch.from_numpy(z)).numpy()
-    assert (OnnxGenerator(tmp_path / "generator.onnx", device="cpu").run(z) == greedy).mean() > 0.99
+        expected = process.export_module()(torch.from_numpy(full)).numpy()
+    generator = OnnxGenerator(tmp_path / "generator.onnx", device="cpu")
+    assert generator.z_dim == z.shape[1] + 48 and (generator.run(full) == expected).mean() > 0.99
+
+
+def test_vae_draws_characters_with_its_noise_columns():
+    process = _tiny("vae")
+    head = process.export_module()
+    latent = torch.zeros(64, process.z_dim - process.sampling_dims)
+    low, high = torch.full((64, 48), -8.0), torch.full((64, 48), 8.0)  # u near 0 and near 1
+    with torch.no_grad():
+        first, last = head(torch.cat([latent, low], 1)), head(torch.cat([latent, high], 1))
+        varied = head(torch.cat([latent, torch.randn(64, 48)], 1))
+    assert (first == 0).all() and (last == len(process.charset) - 1).all()  # the CDF's two ends
+    assert len({tuple(r) for r in varied.tolist()}) > 1  # one latent, many lines: the noise is used
 
 
 def test_binary_chars_round_trip_and_pad_out_of_range_ids():

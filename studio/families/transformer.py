@@ -48,6 +48,12 @@ class StepModule(nn.Module):
         return out.logits[:, -1], present
 
 
+def _affine(conv1d: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """GPT-2's Conv1D (weight [in, out]) on x [..., in] as one MatMul + Add: the library's version
+    flattens to 2-D and back, two Reshape nodes per projection in the exported graph."""
+    return x @ conv1d.weight + conv1d.bias
+
+
 class LeanStep(nn.Module):
     """The exported step graph: the same GPT-2 weights and maths as ``StepModule``, written out flat.
 
@@ -73,7 +79,7 @@ class LeanStep(nn.Module):
         visible = keys[None, :] <= queries[:, None]  # (T, P+T)
         presents = []
         for i, block in enumerate(self.blocks):
-            q, k, v = block.attn.c_attn(block.ln_1(x)).split(x.shape[2], dim=2)  # (B, T, C) each
+            q, k, v = _affine(block.attn.c_attn, block.ln_1(x)).split(x.shape[2], dim=2)  # (B, T, C) each
             q = q.view(b, t, self.heads, self.head_dim).transpose(1, 2)  # (B, H, T, Dh); k, v: (B, H, P+T, Dh)
             k = torch.cat([past[i, 0], k.view(b, t, self.heads, self.head_dim).transpose(1, 2)], dim=2)
             v = torch.cat([past[i, 1], v.view(b, t, self.heads, self.head_dim).transpose(1, 2)], dim=2)
@@ -81,8 +87,9 @@ class LeanStep(nn.Module):
             scores = (q @ k.transpose(2, 3)) / math.sqrt(self.head_dim)  # (B, H, T, P+T)
             weights = torch.softmax(scores.masked_fill(~visible, float("-inf")), dim=-1)
             y = (weights @ v).transpose(1, 2).reshape(b, t, -1)  # (B, T, C)
-            x = x + block.attn.c_proj(y)
-            x = x + block.mlp(block.ln_2(x))
+            x = x + _affine(block.attn.c_proj, y)
+            hidden = F.gelu(_affine(block.mlp.c_fc, block.ln_2(x)), approximate="tanh")  # GPT-2's "gelu_new"
+            x = x + _affine(block.mlp.c_proj, hidden)
         return self.head(self.ln_f(x[:, -1])), torch.stack(presents)  # (B, V), (L, 2, B, H, P+T, Dh)
 
 

@@ -24,8 +24,11 @@ class VAEProcess(GenerativeProcess):
                  sample_shape: tuple[int, ...], recon_nll: ReconNLL, export_head: Callable[[nn.Module], nn.Module],
                  lr: float = 1e-3, kl_warmup_steps: int = 1000, free_bits: float = 0.0,
                  eval_data: torch.Tensor | None = None, preview_fn: Any = None, decoder_reads_x: bool = False,
-                 encoder_head: Callable[[nn.Module], nn.Module] | None = None, unit: str = "dim"):
+                 encoder_head: Callable[[nn.Module], nn.Module] | None = None, unit: str = "dim",
+                 sampling_dims: int = 0):
         super().__init__()
+        # Extra noise columns the exported generator takes after the latent (e.g. one per character drawn).
+        self.sampling_dims = sampling_dims
         # An autoregressive decoder is teacher-forced: it reads x as well as z (decoder(z, x)).
         self.decoder_reads_x = decoder_reads_x
         self.encoder_head = encoder_head  # exported as encoder.onnx (sample -> posterior mean) when set
@@ -42,7 +45,8 @@ class VAEProcess(GenerativeProcess):
 
     @property
     def z_dim(self) -> int:
-        return self._z_dim
+        """The exported generator's noise width: the latent, plus any sampling noise."""
+        return self._z_dim + self.sampling_dims
 
     def sample_shape(self) -> tuple[int, ...]:
         return self._sample_shape
@@ -114,7 +118,7 @@ class VAEProcess(GenerativeProcess):
     @torch.no_grad()
     def write_preview(self, path: Path, step: int) -> None:
         if self.preview_fn is not None:
-            self.preview_fn(self.export_module(), self._z_dim, path)
+            self.preview_fn(self.export_module(), self.z_dim, path)
 
     def export(self, entry_dir: Path) -> dict[str, Any]:
         """The decoder as generator.onnx, plus encoder.onnx (sample -> posterior mean) when the recipe asks."""

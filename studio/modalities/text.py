@@ -27,8 +27,9 @@ def decode(ids: np.ndarray, charset: str) -> str:
 
 
 def decode_lines(ids: np.ndarray, charset: str) -> list[str]:
-    """int [N, L] fixed-length lines -> strings without the trailing padding."""
-    return [decode(row, charset).rstrip() for row in ids]
+    """int [N, L] fixed-length lines -> strings without the trailing padding. A line model may draw a
+    newline, which its data never holds inside a line: it reads as a space, so one line stays one line."""
+    return [decode(row, charset).replace("\n", " ").rstrip() for row in ids]
 
 
 def map_prompt(text: str, charset: str) -> MappedPrompt:

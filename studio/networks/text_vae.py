@@ -4,10 +4,13 @@ Encoder: a bidirectional GRU reads the line; its final states give the Gaussian 
 Decoder: a GRU writes the line one character at a time from z (z sets the first hidden state
 and joins every input). Word dropout replaces a share of the decoder's input characters with
 a blank during training, so the decoder cannot lean on them alone and must read z.
-The export decodes greedily, unrolled over the fixed line length: z -> character ids.
+The export samples each character from the decoder, unrolled over the fixed line length:
+(z, one noise number per character) -> character ids.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -73,6 +76,47 @@ class LineDecoder(nn.Module):
             token = self.out(h).argmax(dim=1)  # (B,)
             out.append(token)
         return torch.stack(out, dim=1)  # (B, length)
+
+
+    def sample(self, z: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """Ancestral sampling given z [B, z] and one uniform number per position u [B, T] -> ids [B, T].
+
+        Each character is drawn by inverting the cumulative distribution at u (so u = 0.5 everywhere
+        gives the "median" line). The GRU cell is written out as in ``greedy``."""
+        w_ih, w_hh = self.rnn.weight_ih_l0, self.rnn.weight_hh_l0
+        b_ih, b_hh = self.rnn.bias_ih_l0, self.rnn.bias_hh_l0
+        h = torch.tanh(self.init(z))  # (B, H)
+        token = torch.full((z.shape[0],), self.start, dtype=torch.long, device=z.device)
+        out = []
+        for t in range(u.shape[1]):
+            x = torch.cat([self.embed(token), z], dim=1)  # (B, E + z)
+            gi, gh = F.linear(x, w_ih, b_ih), F.linear(h, w_hh, b_hh)  # (B, 3H) each
+            i_r, i_z, i_n = gi.chunk(3, dim=1)
+            h_r, h_z, h_n = gh.chunk(3, dim=1)
+            r, upd = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
+            h = (1 - upd) * torch.tanh(i_n + r * h_n) + upd * h
+            cdf = torch.cumsum(torch.softmax(self.out(h), dim=1), dim=1)  # (B, V)
+            token = (cdf < u[:, t : t + 1]).sum(dim=1).clamp(max=self.vocab - 1)  # (B,)
+            out.append(token)
+        return torch.stack(out, dim=1)  # (B, T)
+
+
+class SampledLines(nn.Module):
+    """Export head: z [B, latent + T] -> int64 character ids [B, T].
+
+    The first ``latent`` columns are the VAE's latent; the other T are standard-normal noise that
+    becomes the uniform number each character is drawn with (noise stays an input of the graph).
+    Greedy decoding from z alone repeats itself ("the stall the stall"); drawing each character
+    from p(x_t | x_<t, z) is what the model actually learned."""
+
+    def __init__(self, decoder: LineDecoder, latent: int, length: int):
+        super().__init__()
+        self.decoder, self.latent, self.length = decoder, latent, length
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        latent, noise = z[:, : self.latent], z[:, self.latent :]  # (B, latent), (B, T)
+        u = 0.5 * (1 + torch.erf(noise / math.sqrt(2.0)))  # standard normal -> uniform (0, 1)
+        return self.decoder.sample(latent, u)
 
 
 class GreedyLines(nn.Module):

@@ -161,7 +161,10 @@ def interpolate_lines(registry: ModelRegistry, model_id: object, line_a: object,
                        f"{model.rebuild_command}") from None
     z = encoder.run(["z"], {"sample": encode_lines(texts, charset, length)})[0]  # (2, z_dim) posterior means
     ts = np.linspace(0.0, 1.0, n, dtype=np.float32)[:, None]
-    path = (1 - ts) * z[0] + ts * z[1]  # (n, z_dim)
+    path = (1 - ts) * z[0] + ts * z[1]  # (n, latent)
+    # A generator that also takes sampling noise gets zeros there: every character is the median draw,
+    # so the lines change only because the latent does.
+    path = np.concatenate([path, np.zeros((n, generator.z_dim - path.shape[1]), np.float32)], axis=1)
     return "\n".join(decode_lines(generator.run(path.astype(np.float32)), charset))
 
 

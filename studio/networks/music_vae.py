@@ -1,0 +1,130 @@
+"""A MusicVAE-style VAE over 4-bar SATB fragments (Roberts et al. 2018), on token grids [B, T, 4].
+
+Encoder: a bidirectional GRU reads the fragment step by step (the four voices' token embeddings
+side by side); its final states give the Gaussian posterior.
+Decoder (hierarchical, MusicVAE's counter to posterior collapse on long sequences): a
+"conductor" GRU turns z into one embedding per bar; a bar decoder GRU writes each bar's 16
+steps from that embedding and the previous step's four tokens, restarting its state from the
+conductor at every bar, so what a bar holds has to come through z. Word dropout replaces a share
+of the previous-step tokens with a blank in training, so the decoder cannot lean on them alone.
+The export decodes greedily, unrolled over the 64 steps: z -> int64 grid [B, T, 4].
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+VOICES = 4
+
+
+def gru_cell(rnn: nn.GRU, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """One step of a single-layer ``nn.GRU`` written out from its weights (plain ONNX ops when unrolled).
+
+    x [B, in], h [B, H] -> h' [B, H]; PyTorch's gate order: reset, update, new.
+    """
+    gi = F.linear(x, rnn.weight_ih_l0, rnn.bias_ih_l0)  # (B, 3H)
+    gh = F.linear(h, rnn.weight_hh_l0, rnn.bias_hh_l0)  # (B, 3H)
+    i_r, i_z, i_n = gi.chunk(3, dim=1)
+    h_r, h_z, h_n = gh.chunk(3, dim=1)
+    r, u = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
+    n = torch.tanh(i_n + r * h_n)
+    return (1 - u) * n + u * h
+
+
+class FragmentEncoder(nn.Module):
+    """grid [B, T, 4] -> (mean [B, z], logvar [B, z])."""
+
+    def __init__(self, vocab: int, z_dim: int, hidden: int = 256, embed: int = 32):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, embed)
+        self.rnn = nn.GRU(VOICES * embed, hidden, batch_first=True, bidirectional=True)
+        self.to_stats = nn.Linear(2 * hidden, 2 * z_dim)
+
+    def forward(self, grid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.embed(grid).flatten(2)  # (B, T, 4E)
+        _, h = self.rnn(x)  # h: (2, B, H), forward and backward final states
+        mean, logvar = self.to_stats(torch.cat([h[0], h[1]], dim=1)).chunk(2, dim=1)
+        return mean, logvar.clamp(-10.0, 6.0)
+
+
+class HierarchicalDecoder(nn.Module):
+    """Teacher-forced (z [B, z], grid [B, T, 4]) -> logits [B, T, 4, V]; ``greedy(z)`` writes a grid from z alone."""
+
+    def __init__(self, vocab: int, z_dim: int, bars: int, steps_per_bar: int, hidden: int = 256,
+                 conductor: int = 256, embed: int = 32, word_dropout: float = 0.3):
+        super().__init__()
+        self.vocab, self.bars, self.steps_per_bar = vocab, bars, steps_per_bar
+        self.start, self.blank = vocab, vocab + 1  # extra input ids: before the first step, a dropped token
+        self.word_dropout = word_dropout
+        self.conductor_init = nn.Linear(z_dim, conductor)
+        self.conductor = nn.GRU(z_dim, conductor, batch_first=True)
+        self.embed = nn.Embedding(vocab + 2, embed)
+        self.bar_init = nn.Linear(conductor, hidden)
+        self.rnn = nn.GRU(VOICES * embed + conductor, hidden, batch_first=True)
+        self.out = nn.Linear(hidden, VOICES * vocab)
+
+    def bar_embeddings(self, z: torch.Tensor) -> torch.Tensor:
+        """z [B, z] -> one conductor output per bar [B, bars, C]; the conductor reads z at every bar."""
+        h = torch.tanh(self.conductor_init(z))  # (B, C)
+        out = []
+        for _ in range(self.bars):  # a handful of steps: unrolled, so training and export share one graph
+            h = gru_cell(self.conductor, z, h)
+            out.append(h)
+        return torch.stack(out, dim=1)  # (B, bars, C)
+
+    def forward(self, z: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+        b, t, _ = grid.shape
+        s = self.steps_per_bar
+        prev = torch.cat([torch.full_like(grid[:, :1], self.start), grid[:, :-1]], dim=1)  # (B, T, 4) shifted
+        if self.training and self.word_dropout > 0:
+            drop = torch.rand(prev.shape, device=prev.device) < self.word_dropout
+            drop[:, 0] = False
+            prev = torch.where(drop, torch.full_like(prev, self.blank), prev)
+        c = self.bar_embeddings(z).reshape(b * self.bars, -1)  # (B*bars, C)
+        x = self.embed(prev).flatten(2).reshape(b * self.bars, s, -1)  # (B*bars, S, 4E): bars run in parallel
+        x = torch.cat([x, c[:, None, :].expand(-1, s, -1)], dim=2)  # (B*bars, S, 4E + C)
+        h, _ = self.rnn(x, torch.tanh(self.bar_init(c))[None])  # (B*bars, S, H)
+        return self.out(h).reshape(b, t, VOICES, self.vocab)  # (B, T, 4, V)
+
+    def greedy(self, z: torch.Tensor) -> torch.Tensor:
+        """z [B, z] -> grid [B, bars * steps_per_bar, 4], each step's tokens the most likely given z and the past."""
+        c = self.bar_embeddings(z)  # (B, bars, C)
+        prev = torch.full((z.shape[0], VOICES), self.start, dtype=torch.long, device=z.device)
+        out = []
+        for bar in range(self.bars):
+            h = torch.tanh(self.bar_init(c[:, bar]))  # (B, H): every bar restarts from the conductor
+            for _ in range(self.steps_per_bar):
+                x = torch.cat([self.embed(prev).flatten(1), c[:, bar]], dim=1)  # (B, 4E + C)
+                h = gru_cell(self.rnn, x, h)
+                prev = self.out(h).view(-1, VOICES, self.vocab).argmax(dim=2)  # (B, 4)
+                out.append(prev)
+        return torch.stack(out, dim=1)  # (B, T, 4)
+
+
+class GreedyFragments(nn.Module):
+    """Export head: z [B, z] -> int64 grid [B, T, 4]."""
+
+    def __init__(self, decoder: HierarchicalDecoder):
+        super().__init__()
+        self.decoder = decoder
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder.greedy(z)
+
+
+class EncodeMean(nn.Module):
+    """Export head for interpolation: grid [B, T, 4] -> the posterior mean [B, z]."""
+
+    def __init__(self, encoder: FragmentEncoder):
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(self, grid: torch.Tensor) -> torch.Tensor:
+        return self.encoder(grid)[0]
+
+
+def fragment_nll(grid: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """Per-fragment reconstruction NLL in nats [B], summed over the T x 4 tokens."""
+    return F.cross_entropy(logits.permute(0, 3, 1, 2), grid, reduction="none").sum((1, 2))
