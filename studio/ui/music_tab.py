@@ -22,8 +22,8 @@ from studio import compare, manifest
 from studio.data.music import STEPS_PER_BAR
 from studio.music_sampling import draw_piece, fragment_bars
 from studio.runtime import make_session
-from studio.serving import ModelRegistry, ServedModel, UnknownModel
-from studio.ui.inputs import MAX_SEED, generator_for, parse_number, parse_whole_number
+from studio.serving import ModelRegistry, ServedModel
+from studio.ui.inputs import MAX_SEED, fmt, generator_for, parse_number, parse_whole_number, recorded_model
 
 MAX_BARS = 8
 MIN_TEMPO, MAX_TEMPO = 40, 200
@@ -71,10 +71,6 @@ themselves score (the two distribution numbers compare one half of the held-out 
 """
 
 
-def _fmt(value: object) -> str:
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
-
-
 def music_ids(registry: ModelRegistry) -> list[str]:
     return registry.ids("music")
 
@@ -91,16 +87,13 @@ def likelihood_label(metrics: dict) -> str:
 
 def describe_music(registry: ModelRegistry, model_id: object) -> str:
     """A music model's recorded metrics beside the held-out chorales', as markdown, with its collapse verdict."""
-    try:
-        model = registry.get(str(model_id))
-    except UnknownModel as exc:
-        return f"**{exc.args[0]}**"
-    if not model.available:
-        return f"**Unavailable.** {model.problem}\n\nRebuild it with `{model.rebuild_command}`"
+    model = recorded_model(registry, model_id)
+    if isinstance(model, str):
+        return model
     m = model.metrics
-    rows = "\n".join(f"| {label} | {_fmt(m[key])} | {_fmt(m.get(f'{key}_real', '—'))} |"
+    rows = "\n".join(f"| {label} | {fmt(m[key])} | {fmt(m.get(f'{key}_real', '—'))} |"
                      for key, label in SUMMARY_KEYS if key in m)
-    rows += "".join(f"\n| {label} | {_fmt(m[key])} | |" for key, label in EXTRA_KEYS if key in m)
+    rows += "".join(f"\n| {label} | {fmt(m[key])} | |" for key, label in EXTRA_KEYS if key in m)
     if "collapsed" not in m:
         verdict = "not scored yet"
     elif m["collapsed"]:

@@ -12,8 +12,8 @@ import pandas as pd
 from studio import compare, manifest
 from studio.modalities.text import decode, decode_lines, encode_lines, map_prompt
 from studio.runtime import make_session
-from studio.serving import ModelRegistry, UnknownModel
-from studio.ui.inputs import MAX_SEED, generator_for, parse_number, parse_whole_number
+from studio.serving import ModelRegistry
+from studio.ui.inputs import MAX_SEED, fmt, generator_for, parse_number, parse_whole_number, recorded_model
 
 MAX_PROMPT_CHARS = 2000
 MAX_NEW_CHARS = 1000
@@ -53,20 +53,13 @@ Night, Richard II, The Winter's Tale), which no model saw in training.
 """
 
 
-def _fmt(value: object) -> str:
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
-
-
 def describe_text(registry: ModelRegistry, model_id: object) -> str:
     """A text model's recorded metrics as markdown, with its collapse verdict."""
-    try:
-        model = registry.get(str(model_id))
-    except UnknownModel as exc:
-        return f"**{exc.args[0]}**"
-    if not model.available:
-        return f"**Unavailable.** {model.problem}\n\nRebuild it with `{model.rebuild_command}`"
+    model = recorded_model(registry, model_id)
+    if isinstance(model, str):
+        return model
     m = model.metrics
-    rows = "\n".join(f"| {label} | {_fmt(m[key])} |" for key, label in SUMMARY_KEYS if key in m)
+    rows = "\n".join(f"| {label} | {fmt(m[key])} |" for key, label in SUMMARY_KEYS if key in m)
     if m.get("collapsed"):
         verdict = (f"⚠️ collapsed: distinct-2 {m['distinct_2']:.2f} is under half the held-out text's "
                    f"{m['distinct_2_real']:.2f}")
