@@ -148,9 +148,10 @@ def build_music_vae(config: dict[str, Any], data: dict[str, Any] | None = None) 
         music_vae.HierarchicalDecoder(VOCAB, m["z_dim"], FRAGMENT_BARS, STEPS_PER_BAR, m["hidden"], m["conductor"],
                                       m["embed"], word_dropout=m["word_dropout"]),
         modality="music", z_dim=m["z_dim"], sample_shape=SAMPLE_SHAPE, recon_nll=music_vae.fragment_nll,
-        export_head=music_vae.GreedyFragments, lr=config["lr"], kl_warmup_steps=config["kl_warmup_steps"],
+        export_head=lambda dec: music_vae.SampledFragments(dec, m["z_dim"]), lr=config["lr"], kl_warmup_steps=config["kl_warmup_steps"],
         free_bits=config["free_bits"], eval_data=spread(data, "test_tensor", 1000), preview_fn=save_fragment_preview,
         decoder_reads_x=True, encoder_head=music_vae.EncodeMean, unit="token",
+        sampling_dims=FRAGMENT_STEPS * len(VOICES),
     )
     process.batch_example = fragment_batch_example
     process.openings = data["openings"] if data else None

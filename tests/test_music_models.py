@@ -102,7 +102,7 @@ def test_transformer_continues_an_opening_bar_by_bar_past_its_window(music_gpt):
         continue_piece(gen, opening[:20], bars=1, seed=0)
 
 
-def test_music_vae_exports_a_greedy_decoder_and_an_encoder_that_agree_with_pytorch(tmp_path):
+def test_music_vae_exports_a_sampling_decoder_and_an_encoder_that_agree_with_pytorch(tmp_path):
     import onnxruntime as ort
 
     process = _tiny("vae")
@@ -113,15 +113,26 @@ def test_music_vae_exports_a_greedy_decoder_and_an_encoder_that_agree_with_pytor
     assert report["files"] == {"encoder": "encoder.onnx"} and report["parity"]["share_differing"] <= 0.01
     encoder = ort.InferenceSession(str(tmp_path / "encoder.onnx"), providers=["CPUExecutionProvider"])
     z = encoder.run(["z"], {"sample": data[:4].numpy()})[0]
+    noise = np.random.default_rng(0).standard_normal((4, process.sampling_dims), dtype=np.float32)
+    full = np.concatenate([z, noise], axis=1)  # (4, latent + 64*4): the latent, then one number per token
     with torch.no_grad():
         np.testing.assert_allclose(z, process.encoder(data[:4])[0].numpy(), atol=1e-4)
-        greedy = process.export_module()(torch.from_numpy(z)).numpy()  # (4, 64, 4)
-    served = OnnxGenerator(tmp_path / "generator.onnx", device="cpu").run(z)
-    assert served.shape == (4, 64, 4) and (served == greedy).mean() > 0.99
-    # The teacher-forced decoder and the greedy one are the same network: greedy tokens score best under it.
+        expected = process.export_module()(torch.from_numpy(full)).numpy()  # (4, 64, 4)
+    generator = OnnxGenerator(tmp_path / "generator.onnx", device="cpu")
+    served = generator.run(full)
+    assert generator.z_dim == z.shape[1] + 256 and served.shape == (4, 64, 4) and (served == expected).mean() > 0.99
+
+
+def test_music_vae_draws_every_token_with_its_noise_column():
+    process = _tiny("vae")
+    head = process.export_module()
+    latent = torch.zeros(32, process.z_dim - process.sampling_dims)
+    low, high = torch.full((32, 256), -8.0), torch.full((32, 256), 8.0)  # u near 0 and near 1
     with torch.no_grad():
-        logits = process.decoder.eval()(torch.from_numpy(z), torch.from_numpy(greedy))
-    np.testing.assert_array_equal(logits.argmax(-1).numpy(), greedy)
+        first, last = head(torch.cat([latent, low], 1)), head(torch.cat([latent, high], 1))
+        varied = head(torch.cat([latent, torch.randn(32, 256)], 1))
+    assert (first == 0).all() and (last == VOCAB - 1).all()  # the CDF's two ends
+    assert len({tuple(r) for r in varied.reshape(32, -1).tolist()}) > 1  # one latent, many fragments
 
 
 def test_binary_grid_digits_round_trip_and_pad_out_of_range_ids():

@@ -7,14 +7,19 @@ Decoder (hierarchical, MusicVAE's counter to posterior collapse on long sequence
 steps from that embedding and the previous step's four tokens, restarting its state from the
 conductor at every bar, so what a bar holds has to come through z. Word dropout replaces a share
 of the previous-step tokens with a blank in training, so the decoder cannot lean on them alone.
-The export decodes greedily, unrolled over the 64 steps: z -> int64 grid [B, T, 4].
+The export samples every token from the decoder, unrolled over the 64 steps: (z, one noise number per
+token) -> int64 grid [B, T, 4].
 """
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from studio.networks.draws import inverse_cdf_draw, normal_to_uniform
 
 VOICES = 4
 
@@ -90,6 +95,16 @@ class HierarchicalDecoder(nn.Module):
 
     def greedy(self, z: torch.Tensor) -> torch.Tensor:
         """z [B, z] -> grid [B, bars * steps_per_bar, 4], each step's tokens the most likely given z and the past."""
+        return self.decode(z, lambda logits, t: logits.argmax(dim=2))
+
+    def sample(self, z: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """Ancestral sampling: z [B, z] and one uniform number per token u [B, T, 4] -> grid [B, T, 4].
+
+        The four voices of a step are drawn independently given the decoder state (as it was trained)."""
+        return self.decode(z, lambda logits, t: inverse_cdf_draw(logits, u[:, t]))
+
+    def decode(self, z: torch.Tensor, pick: Callable[[torch.Tensor, int], torch.Tensor]) -> torch.Tensor:
+        """Unrolled decoding; ``pick(logits [B, 4, V], step)`` chooses each step's four tokens [B, 4]."""
         c = self.bar_embeddings(z)  # (B, bars, C)
         prev = torch.full((z.shape[0], VOICES), self.start, dtype=torch.long, device=z.device)
         out = []
@@ -98,20 +113,28 @@ class HierarchicalDecoder(nn.Module):
             for _ in range(self.steps_per_bar):
                 x = torch.cat([self.embed(prev).flatten(1), c[:, bar]], dim=1)  # (B, 4E + C)
                 h = gru_cell(self.rnn, x, h)
-                prev = self.out(h).view(-1, VOICES, self.vocab).argmax(dim=2)  # (B, 4)
+                prev = pick(self.out(h).view(-1, VOICES, self.vocab), len(out))  # (B, 4)
                 out.append(prev)
         return torch.stack(out, dim=1)  # (B, T, 4)
 
 
-class GreedyFragments(nn.Module):
-    """Export head: z [B, z] -> int64 grid [B, T, 4]."""
+class SampledFragments(nn.Module):
+    """Export head: z [B, latent + T*4] -> int64 grid [B, T, 4].
 
-    def __init__(self, decoder: HierarchicalDecoder):
+    The first ``latent`` columns are the VAE's latent; the other T*4 are standard-normal noise, one
+    number per token, that each token is drawn with (the noise stays an input of the graph). Greedy
+    decoding thins the music out: at a step where a voice might move or hold, holding is usually the
+    single most likely token, so argmax holds nearly everywhere; drawing from p(x_t | x_<t, z) keeps
+    the note density the model learned."""
+
+    def __init__(self, decoder: HierarchicalDecoder, latent: int):
         super().__init__()
-        self.decoder = decoder
+        self.decoder, self.latent = decoder, latent
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.decoder.greedy(z)
+        latent, noise = z[:, : self.latent], z[:, self.latent :]  # (B, latent), (B, T*4)
+        u = normal_to_uniform(noise).view(z.shape[0], -1, VOICES)  # (B, T, 4)
+        return self.decoder.sample(latent, u)
 
 
 class EncodeMean(nn.Module):

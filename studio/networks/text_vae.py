@@ -10,11 +10,11 @@ The export samples each character from the decoder, unrolled over the fixed line
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from studio.networks.draws import inverse_cdf_draw, normal_to_uniform
 
 
 class LineEncoder(nn.Module):
@@ -95,8 +95,7 @@ class LineDecoder(nn.Module):
             h_r, h_z, h_n = gh.chunk(3, dim=1)
             r, upd = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
             h = (1 - upd) * torch.tanh(i_n + r * h_n) + upd * h
-            cdf = torch.cumsum(torch.softmax(self.out(h), dim=1), dim=1)  # (B, V)
-            token = (cdf < u[:, t : t + 1]).sum(dim=1).clamp(max=self.vocab - 1)  # (B,)
+            token = inverse_cdf_draw(self.out(h), u[:, t])  # (B,)
             out.append(token)
         return torch.stack(out, dim=1)  # (B, T)
 
@@ -115,8 +114,7 @@ class SampledLines(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         latent, noise = z[:, : self.latent], z[:, self.latent :]  # (B, latent), (B, T)
-        u = 0.5 * (1 + torch.erf(noise / math.sqrt(2.0)))  # standard normal -> uniform (0, 1)
-        return self.decoder.sample(latent, u)
+        return self.decoder.sample(latent, normal_to_uniform(noise))
 
 
 class GreedyLines(nn.Module):
