@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import torch
 
-from studio.data.music import FRAGMENT_BARS, FRAGMENT_STEPS, REST, STEPS_PER_BAR, VOCAB, VOICES
+from studio.data.music import FRAGMENT_BARS, FRAGMENT_STEPS, STEPS_PER_BAR, VOCAB, VOICES
 from studio.families.base import GenerativeProcess
 from studio.families.transformer import TransformerProcess, build_gpt
 from studio.families.vae import VAEProcess
@@ -177,10 +177,10 @@ def build_music_gan(config: dict[str, Any], data: dict[str, Any] | None = None) 
 def build_music_flow(config: dict[str, Any], data: dict[str, Any] | None = None) -> GenerativeProcess:
     from studio.families.flow import FlowProcess
     from studio.networks import glow
-    from studio.networks.music_flow import BinaryGridDequantization
+    from studio.networks.music_flow import PitchGridDequantization
 
     m = config["model"]
-    deq = BinaryGridDequantization(VOCAB, FRAGMENT_STEPS, len(VOICES), pad=REST)
+    deq = PitchGridDequantization(FRAGMENT_STEPS, len(VOICES))
     return FlowProcess(
         glow.Glow(deq.shape(), levels=m["levels"], steps=m["steps"], hidden=m["hidden"]),
         modality="music", sample_shape=SAMPLE_SHAPE, lr=config["lr"], eval_data=spread(data, "test_tensor", 1000),

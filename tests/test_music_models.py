@@ -135,25 +135,29 @@ def test_music_vae_draws_every_token_with_its_noise_column():
     assert len({tuple(r) for r in varied.reshape(32, -1).tolist()}) > 1  # one latent, many fragments
 
 
-def test_binary_grid_digits_round_trip_and_pad_out_of_range_ids():
-    from studio.networks.music_flow import BinaryGridDequantization
+def test_pitch_grid_dequantization_round_trips_and_carries_held_pitches():
+    from studio.networks.music_flow import PitchGridDequantization
 
-    deq = BinaryGridDequantization(VOCAB, steps=64, voices=4, pad=REST)
+    deq = PitchGridDequantization(steps=64, voices=4)
     grids = fragment_batch_example(5)
-    assert deq.bits == 6 and deq.shape() == (6, 64, 4) and deq.unit == "token" and deq.units == 256
-    x = deq.dequantize(grids)  # (5, 6, 64, 4)
-    assert x.shape == (5, 6, 64, 4)
-    np.testing.assert_array_equal(((x[:, :, 3, 2] + 0.5).floor() * (2 ** torch.arange(6))[None]).sum(1),
-                                  grids[:, 3, 2])  # step 3, tenor: its digits sit at row 3, column 2
+    assert deq.shape() == (3, 64, 4) and deq.unit == "token" and deq.units == 256 and deq.dims == 768
+    x = deq.dequantize(grids)  # (5, 3, 64, 4)
+    assert x.shape == (5, 3, 64, 4) and x.min() >= -0.5 and x.max() < 1.5
 
     class Identity(torch.nn.Module):
         def from_noise(self, z: torch.Tensor) -> torch.Tensor:
             return z
 
     head = deq.head(Identity())
-    assert torch.equal(head(x.flatten(1)), grids)
-    too_big = deq.dequantize(torch.full((1, 64, 4), 63), torch.full((1, 6, 256), 0.5))
-    assert (head(too_big.flatten(1)) == REST).all()  # ids past the 48 tokens become rests
+    assert torch.equal(head(x.flatten(1)), grids)  # any grid, whatever its noise, reads back exactly
+    # soprano: hold, C4 (token 26), hold, rest, hold; alto silent throughout
+    grid = torch.full((1, 64, 4), HOLD)
+    grid[0, :5, 0] = torch.tensor([HOLD, 26, HOLD, REST, HOLD])
+    grid[0, :, 1] = REST
+    c = deq.channels(grid)[0]  # (3, 64, 4): pitch, onset, rest
+    assert c[0, :5, 0].tolist() == [24] * 5  # carried through holds and rests, and back to the leading hold
+    assert c[1, :5, 0].tolist() == [0, 1, 0, 0, 0] and c[2, :5, 0].tolist() == [0, 0, 0, 1, 0]
+    assert (c[0, :, 1] == deq.silent_pitch[1]).all() and (c[2, :, 1] == 1).all()
 
 
 def test_gan_reads_one_hot_grids_and_exports_their_argmax():
