@@ -113,7 +113,7 @@ def write_card(path: Path, *, entry: dict[str, Any], config: dict[str, Any], met
 
 - Family: **{entry['family']}**, modality: **{entry['modality']}**, preset `{config['preset']}`,
   {entry['steps']} steps, batch {config.get('batch_size', '?')}.
-- Data: {provenance}.
+- Data: {provenance.rstrip('.')}.
 - Rebuild: `{command}`
 - Code: commit `{entry['git_commit']}`. Recompute the metrics: `python scripts/evaluate.py {entry['id']}`.
 
