@@ -50,6 +50,10 @@ def export_onnx(module: nn.Module, example: tuple[torch.Tensor, ...], path: str 
     onnx.save(model, str(path))
 
 
+#: whole samples allowed to diverge after a near-tie draw: one in eight (2 of the default 16), at least one
+SAMPLES_DIVERGING_PER = 8
+
+
 def compare_outputs(expected: np.ndarray, actual: np.ndarray) -> dict[str, float]:
     """Parity numbers; uint8 outputs may differ by one level where rounding lands on a .5 edge."""
     diff = np.abs(expected.astype(np.float64) - actual.astype(np.float64))
@@ -63,8 +67,14 @@ def check_parity(expected: np.ndarray, actual: np.ndarray, max_share_off_by_one:
     report = compare_outputs(expected, actual)
     if expected.dtype == np.uint8:
         ok = report["max_abs_diff"] <= 1 and report["share_differing"] <= max_share_off_by_one
-    elif expected.dtype.kind in "iu":  # argmax ids: a near-tie may flip, a wrong graph flips many
-        ok = report["share_differing"] <= max_share_off_by_one
+    elif expected.dtype.kind in "iu":  # ids: a near-tie may flip, a wrong graph flips many
+        # A token drawn one after another (a sampling decoder) is a near-tie when its uniform number lands
+        # within float rounding of a cumulative-probability edge; everything after it in that sample then
+        # differs. So a few whole samples may differ, as long as the rest agree exactly.
+        per_sample = (expected != actual).reshape(len(expected), -1).any(axis=1)  # (N,)
+        report["samples_differing"] = int(per_sample.sum())
+        allowed = max(1, len(per_sample) // SAMPLES_DIVERGING_PER)
+        ok = report["share_differing"] <= max_share_off_by_one or report["samples_differing"] <= allowed
     else:
         ok = report["max_abs_diff"] <= 1e-3 * max(1.0, float(np.abs(expected).max()))
     if not ok:

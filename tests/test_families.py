@@ -66,7 +66,7 @@ def test_trains_exports_and_matches_onnx_runtime(family, modality, tmp_path):
     path = tmp_path / "generator.onnx"
     report = export_generator(process.export_module(), path, family=family, modality=modality,
                               z_dim=process.z_dim, sample_shape=process.sample_shape(), charset=process.charset)
-    assert report["share_differing"] <= 0.01
+    assert report["share_differing"] <= 0.01 or report["samples_differing"] <= 2  # 2 of 16: see check_parity
     info = validate_file(path)
     assert (info.family, info.modality, info.z_dim) == (family, modality, process.z_dim)
     # The served runtime reproduces PyTorch for a batch size the export never saw.
@@ -87,6 +87,19 @@ def test_parity_check_catches_a_wrong_graph():
         check_parity(expected, wrong)
     with pytest.raises(ExportParityError):
         check_parity(np.zeros((2, 3), np.float32), np.ones((2, 3), np.float32))
+
+
+def test_parity_of_drawn_tokens_allows_a_diverging_sample_but_not_a_wrong_graph():
+    expected = np.random.default_rng(0).integers(0, 48, (16, 64, 4))
+    one_diverged = expected.copy()
+    one_diverged[3, 20:] = (one_diverged[3, 20:] + 1) % 48  # a near-tie at step 20, then a different path
+    assert check_parity(expected, one_diverged)["samples_differing"] == 1
+    with pytest.raises(ExportParityError):
+        check_parity(expected, (expected + 1) % 48)  # every sample differs: a wrong graph
+    three_diverged = one_diverged.copy()
+    three_diverged[[5, 9], 10:] = 0
+    with pytest.raises(ExportParityError):
+        check_parity(expected, three_diverged)
 
 
 def test_contract_rejects_a_file_without_metadata(tmp_path):
