@@ -7,6 +7,7 @@ Decoder (hierarchical, MusicVAE's counter to posterior collapse on long sequence
 steps from that embedding and the previous step's four tokens, restarting its state from the
 conductor at every bar, so what a bar holds has to come through z. Word dropout replaces a share
 of the previous-step tokens with a blank in training, so the decoder cannot lean on them alone.
+Within a step the four voices are written top down, each given the voices above it.
 The export samples every token from the decoder, unrolled over the 64 steps: (z, one noise number per
 token) -> int64 grid [B, T, 4].
 """
@@ -68,7 +69,10 @@ class HierarchicalDecoder(nn.Module):
         self.embed = nn.Embedding(vocab + 2, embed)
         self.bar_init = nn.Linear(conductor, hidden)
         self.rnn = nn.GRU(VOICES * embed + conductor, hidden, batch_first=True)
-        self.out = nn.Linear(hidden, VOICES * vocab)
+        # Within a step the voices are written top down, each hearing the ones above it (soprano first),
+        # so a step's chord is chosen as a chord rather than as four independent guesses.
+        self.above = nn.Linear(VOICES * embed, hidden)
+        self.heads = nn.ModuleList(nn.Linear(hidden, vocab) for _ in range(VOICES))
 
     def bar_embeddings(self, z: torch.Tensor) -> torch.Tensor:
         """z [B, z] -> one conductor output per bar [B, bars, C]; the conductor reads z at every bar."""
@@ -91,20 +95,28 @@ class HierarchicalDecoder(nn.Module):
         x = self.embed(prev).flatten(2).reshape(b * self.bars, s, -1)  # (B*bars, S, 4E): bars run in parallel
         x = torch.cat([x, c[:, None, :].expand(-1, s, -1)], dim=2)  # (B*bars, S, 4E + C)
         h, _ = self.rnn(x, torch.tanh(self.bar_init(c))[None])  # (B*bars, S, H)
-        return self.out(h).reshape(b, t, VOICES, self.vocab)  # (B, T, 4, V)
+        h = h.reshape(b, t, -1)  # (B, T, H)
+        return torch.stack([self.voice_logits(h, grid, v) for v in range(VOICES)], dim=2)  # (B, T, 4, V)
+
+    def voice_logits(self, h: torch.Tensor, step_tokens: torch.Tensor, voice: int) -> torch.Tensor:
+        """Logits [..., V] of ``voice`` from the state h [..., H] and the step's tokens [..., 4] above it
+        (the tokens of ``voice`` and below are not read: they are replaced by the blank)."""
+        keep = torch.arange(VOICES, device=h.device) < voice  # (4,) the voices above
+        above = torch.where(keep, step_tokens, torch.full_like(step_tokens, self.blank))  # (..., 4)
+        return self.heads[voice](torch.tanh(h + self.above(self.embed(above).flatten(-2))))
 
     def greedy(self, z: torch.Tensor) -> torch.Tensor:
         """z [B, z] -> grid [B, bars * steps_per_bar, 4], each step's tokens the most likely given z and the past."""
-        return self.decode(z, lambda logits, t: logits.argmax(dim=2))
+        return self.decode(z, lambda logits, t, v: logits.argmax(dim=1))
 
     def sample(self, z: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         """Ancestral sampling: z [B, z] and one uniform number per token u [B, T, 4] -> grid [B, T, 4].
 
-        The four voices of a step are drawn independently given the decoder state (as it was trained)."""
-        return self.decode(z, lambda logits, t: inverse_cdf_draw(logits, u[:, t]))
+        The four voices of a step are drawn top down, each given the voices drawn above it."""
+        return self.decode(z, lambda logits, t, v: inverse_cdf_draw(logits, u[:, t, v]))
 
-    def decode(self, z: torch.Tensor, pick: Callable[[torch.Tensor, int], torch.Tensor]) -> torch.Tensor:
-        """Unrolled decoding; ``pick(logits [B, 4, V], step)`` chooses each step's four tokens [B, 4]."""
+    def decode(self, z: torch.Tensor, pick: Callable[[torch.Tensor, int, int], torch.Tensor]) -> torch.Tensor:
+        """Unrolled decoding; ``pick(logits [B, V], step, voice)`` chooses each token [B]."""
         c = self.bar_embeddings(z)  # (B, bars, C)
         prev = torch.full((z.shape[0], VOICES), self.start, dtype=torch.long, device=z.device)
         out = []
@@ -113,7 +125,11 @@ class HierarchicalDecoder(nn.Module):
             for _ in range(self.steps_per_bar):
                 x = torch.cat([self.embed(prev).flatten(1), c[:, bar]], dim=1)  # (B, 4E + C)
                 h = gru_cell(self.rnn, x, h)
-                prev = pick(self.out(h).view(-1, VOICES, self.vocab), len(out))  # (B, 4)
+                step = torch.full_like(prev, self.blank)  # (B, 4) filled top down
+                for v in range(VOICES):
+                    token = pick(self.voice_logits(h, step, v), len(out), v)  # (B,)
+                    step = torch.where(torch.arange(VOICES, device=z.device) == v, token[:, None], step)
+                prev = step
                 out.append(prev)
         return torch.stack(out, dim=1)  # (B, T, 4)
 
