@@ -56,7 +56,7 @@ class FragmentEncoder(nn.Module):
 
 
 class HierarchicalDecoder(nn.Module):
-    """Teacher-forced (z [B, z], grid [B, T, 4]) -> logits [B, T, 4, V]; ``greedy(z)`` writes a grid from z alone."""
+    """Teacher-forced (z [B, z], grid [B, T, 4]) -> logits [B, T, 4, V]; ``sample(z, u)`` writes a grid from z alone."""
 
     def __init__(self, vocab: int, z_dim: int, bars: int, steps_per_bar: int, hidden: int = 256,
                  conductor: int = 256, embed: int = 32, word_dropout: float = 0.3):
@@ -104,10 +104,6 @@ class HierarchicalDecoder(nn.Module):
         keep = torch.arange(VOICES, device=h.device) < voice  # (4,) the voices above
         above = torch.where(keep, step_tokens, torch.full_like(step_tokens, self.blank))  # (..., 4)
         return self.heads[voice](torch.tanh(h + self.above(self.embed(above).flatten(-2))))
-
-    def greedy(self, z: torch.Tensor) -> torch.Tensor:
-        """z [B, z] -> grid [B, bars * steps_per_bar, 4], each step's tokens the most likely given z and the past."""
-        return self.decode(z, lambda logits, t, v: logits.argmax(dim=1))
 
     def sample(self, z: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         """Ancestral sampling: z [B, z] and one uniform number per token u [B, T, 4] -> grid [B, T, 4].
