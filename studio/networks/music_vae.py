@@ -14,7 +14,7 @@ token) -> int64 grid [B, T, 4].
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
