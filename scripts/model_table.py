@@ -1,11 +1,15 @@
 #!/usr/bin/env python
-"""Print the README's model table from trained/manifest.json and each entry's metrics.json.
+"""Print the README's model tables, one per modality, from trained/manifest.json and each entry's metrics.json.
 
     python scripts/model_table.py
+
+Columns are each modality's schema's table columns, then the likelihood, size and training time. Where
+the metrics record what the held-out data itself scores (``<key>_real``), a last row shows it.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -13,92 +17,46 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from studio import manifest  # noqa: E402
+from studio.evaluation.schema import REAL_SUFFIX, likelihood_text  # noqa: E402
+from studio.modalities import ALL  # noqa: E402
 
 
-def image_table(entries: list[dict]) -> None:
-    print("| model | FD ↓ | precision | recall | density | coverage | classes (of 10) | class KL ↓ "
-          "| likelihood | params | ONNX | train min | steps |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for entry in entries:
-        m = json.loads(manifest.path_of(entry, "metrics").read_text())
-        if "nll_bpd" in m:
-            bpd = f"{m['nll_bpd']:.3f} (exact, dequantized)"
-        elif "neg_elbo_bpd" in m:
-            bpd = f"≤ {m['neg_elbo_bpd']:.3f} (ELBO bound)"
-        elif "nll_bits_per_token" in m:
-            bpd = f"{m['nll_bits_per_token']:.3f} bits/token (VQ codes)"
-        else:
-            bpd = "—"
-        print(f"| {entry['id']} | {m['fd']:.2f} | {m['precision']:.3f} | {m['recall']:.3f} | {m['density']:.3f} "
-              f"| {m['coverage']:.3f} | {m['classes_covered']} | {m['kl_to_uniform']:.4f} | {bpd} "
-              f"| {m['params']:,} | {m['onnx_bytes'] / 1024:.0f} KiB | {m['train_minutes']:.1f} | {entry['steps']} |")
-
-
-def text_table(entries: list[dict]) -> None:
-    print("| model | FD ↓ | distinct-1 | distinct-2 | distinct-3 | novelty | real words | ref. perplexity ↓ "
-          "| held-out bits/char | params | ONNX | train min | steps |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for entry in entries:
-        m = json.loads(manifest.path_of(entry, "metrics").read_text())
-        if "neg_elbo_bits_per_char" in m:
-            bpc = f"≤ {m['neg_elbo_bits_per_char']:.3f} (ELBO bound)"
-        elif "nll_bits_per_char" in m:
-            kind = "dequantized: a bound" if "dequantized" in m.get("likelihood_kind", "") else "exact"
-            bpc = f"{m['nll_bits_per_char']:.3f} ({kind})"
-        else:
-            bpc = "—"
-        flag = " ⚠️ collapsed" if m.get("collapsed") else ""
-        print(f"| {entry['id']} | {m['fd']:.2f} | {m['distinct_1']:.3f} | {m['distinct_2']:.3f}{flag} "
-              f"| {m['distinct_3']:.3f} | {m['novelty']:.3f} | {m['real_word_share']:.3f} | {m['ref_perplexity']:.2f} "
-              f"| {bpc} | {m['params']:,} | {m['onnx_bytes'] / 1024:.0f} KiB | {m['train_minutes']:.1f} "
-              f"| {entry['steps']} |")
-
-
-def music_table(entries: list[dict]) -> None:
-    print("| model | FD ↓ | pitch KL ↓ | consonance | out of range ↓ | crossings ↓ | par. 5/8 ↓ | onsets/voice/bar "
-          "| sonorities/bar | novelty | distinct | held-out bits/token | params | ONNX | train min | steps |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    rows = [(e["id"], json.loads(manifest.path_of(e, "metrics").read_text()), e) for e in entries]
-    for model_id, m, entry in rows:
-        if "neg_elbo_bits_per_token" in m:
-            bpt = f"≤ {m['neg_elbo_bits_per_token']:.3f} (ELBO bound)"
-        elif "nll_bits_per_token" in m:
-            kind = "dequantized: a bound" if "dequantized" in m.get("likelihood_kind", "") else "exact"
-            bpt = f"{m['nll_bits_per_token']:.3f} ({kind})"
-        else:
-            bpt = "—"
-        flag = " ⚠️ collapsed" if m.get("collapsed") else ""
-        print(f"| {model_id} | {m['frechet_distance']:.3f} | {m['pitch_class_kl']:.3f} | {m['consonance_on_beats']:.3f} "
-              f"| {m['out_of_range']:.3f} | {m['voice_crossing']:.3f} | {m['parallel_5_8']:.4f} "
-              f"| {m['note_density']:.2f} | {m['verticals_per_bar']:.2f} | {m['novelty']:.3f} "
-              f"| {m['distinct_fragments']:.3f}{flag} | {bpt} | {m['params']:,} | {m['onnx_bytes'] / 1024:.0f} KiB "
-              f"| {m['train_minutes']:.1f} | {entry['steps']} |")
-    if rows:  # what the held-out chorales themselves score, recorded beside every model
-        m = rows[0][1]
-        print(f"| held-out Bach | {m['frechet_distance_real']:.3f} | {m['pitch_class_kl_real']:.3f} "
-              f"| {m['consonance_on_beats_real']:.3f} | {m['out_of_range_real']:.3f} | {m['voice_crossing_real']:.3f} "
-              f"| {m['parallel_5_8_real']:.4f} | {m['note_density_real']:.2f} | {m['verticals_per_bar_real']:.2f} "
-              f"| {m['novelty_real']:.3f} | {m['distinct_fragments_real']:.3f} | | | | | |")
+def table(modality, entries: list[dict], root: Path) -> list[str]:  # noqa: ANN001 - a studio.modality.Modality
+    schema = modality.schema
+    headers = ["model", *(schema.metric(k).header for k in schema.table), "likelihood", "params", "ONNX",
+               "train min", "steps"]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    records = [(e, json.loads(manifest.path_of(e, "metrics", root).read_text())) for e in entries]
+    for entry, m in records:
+        cells = [entry["id"], *(schema.format(k, m.get(k)) for k in schema.table), likelihood_text(m),
+                 f"{m['params']:,}", f"{m['onnx_bytes'] / 1024:.0f} KiB", f"{m['train_minutes']:.1f}",
+                 str(entry["steps"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    if records and any(k + REAL_SUFFIX in records[0][1] for k in schema.table):
+        m = records[0][1]
+        cells = [schema.real_label, *(schema.format(k, m.get(k + REAL_SUFFIX)) if k + REAL_SUFFIX in m else ""
+                                    for k in schema.table), "", "", "", "", ""]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def main() -> None:
-    entries = manifest.entries()
-    image_table([e for e in entries if e["modality"] == "image"])
-    ref = json.loads((manifest.TRAINED_DIR / "_reference" / "metrics.json").read_text())
-    print(f"\nReference classifier test accuracy: {ref['test_accuracy']:.4f}.")
-    text = [e for e in entries if e["modality"] == "text"]
-    if text:
-        print()
-        text_table(text)
-        ref_text = manifest.TRAINED_DIR / "_reference" / "text_metrics.json"
-        if ref_text.exists():
-            r = json.loads(ref_text.read_text())
-            print(f"\nReference character model: {r['valid_bits_per_char']:.3f} bits/char, perplexity "
-                  f"{r['valid_perplexity']:.2f} on held-out lines.")
-    music = [e for e in entries if e["modality"] == "music"]
-    if music:
-        print()
-        music_table(music)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--trained-dir", default=str(manifest.TRAINED_DIR),
+                        help="the folder holding manifest.json (default: %(default)s)")
+    root = Path(parser.parse_args().trained_dir)
+    entries = manifest.entries(root)
+    for modality in ALL:
+        chosen = [e for e in entries if e["modality"] == modality.name]
+        if chosen:
+            print(f"\n### {modality.title}\n")
+            print("\n".join(table(modality, chosen, root)))
+    for name, key, what in (("metrics.json", "test_accuracy", "Reference classifier test accuracy"),
+                            ("text_metrics.json", "valid_bits_per_char", "Reference character model, bits/char "
+                                                                          "on held-out lines")):
+        path = root / "_reference" / name
+        if path.exists():
+            print(f"\n{what}: {json.loads(path.read_text())[key]:.4f}.")
 
 
 if __name__ == "__main__":

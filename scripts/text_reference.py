@@ -1,6 +1,6 @@
 """The frozen reference character model for text (called by `train_reference.py --modality text`).
 
-Trains studio.networks.char_reference on the training plays' lines and writes, into trained/_reference/:
+Trains studio.text.networks.reference on the training plays' lines and writes, into trained/_reference/:
 char_reference.onnx, shakespeare_reference.npz (held-out line features and lines, the training text's
 span table and word list, the held-out perplexity), text_metrics.json and text_card.md.
 """
@@ -21,13 +21,14 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from studio.atomic import atomic_write, atomic_write_json, atomic_write_text
-from studio.data import DataMissing
-from studio.data.text import PROVENANCE, load_shakespeare
 from studio.export import _quiet_export, check_parity
 from studio.manifest import git_commit
-from studio.metrics.text import N_SAMPLES, TEXT_MODEL, TEXT_STATS, line_lengths, span_table, words
-from studio.modalities.text import decode_lines
-from studio.networks.char_reference import CharReference, ReferenceScorer
+from studio.modality import DataMissing
+from studio.text.codec import decode_lines
+from studio.text.data import PROVENANCE, load_shakespeare
+from studio.text.metrics import TEXT_MODEL, TEXT_STATS, line_lengths, span_table, words
+from studio.text.networks.reference import CharReference, ReferenceScorer
+from studio.text.protocol import N_SAMPLES
 
 
 def masked_nll(logits: torch.Tensor, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from studio.pipeline import main
+from studio.modalities import ALL  # noqa: E402
+from studio.training.pipeline import main  # noqa: E402
 
 if __name__ == "__main__":
-    main("flow")
+    main("flow", ALL)

@@ -25,13 +25,13 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from studio.atomic import atomic_write, atomic_write_json, atomic_write_text
-from studio.data import DataMissing
-from studio.data.image import CLASS_NAMES, PROVENANCE, load_fashion_mnist
 from studio.export import _quiet_export, check_parity
+from studio.image.codec import to_unit_range
+from studio.image.data import CLASS_NAMES, PROVENANCE, load_fashion_mnist
+from studio.image.metrics import CLASSIFIER, REFERENCE_DIR, STATS
+from studio.image.networks.classifier import ReferenceClassifier, Uint8Classifier
 from studio.manifest import git_commit
-from studio.metrics.image import CLASSIFIER, REFERENCE_DIR, STATS
-from studio.modalities.image import to_unit_range
-from studio.networks.classifier import ReferenceClassifier, Uint8Classifier
+from studio.modality import DataMissing
 
 
 def main() -> None:

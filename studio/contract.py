@@ -1,9 +1,11 @@
 """The ONNX generator contract: what every exported generator file must look like.
 
 A one-shot generator (GAN, VAE decoder, flow inverse) takes noise and returns finished
-samples; post-processing (scaling to uint8, argmax) lives inside the graph, so the app
-needs no torch. The file's ``metadata_props`` say what it is, so a file on its own is
-enough to serve and score it.
+samples; post-processing (scaling to uint8, argmax) lives inside the graph, so serving needs
+no torch. The file's ``metadata_props`` say what it is (family, modality, sample shape, and a
+text model's charset), so a file on its own is enough to serve and score it. The contract is
+modality-free: a modality is a name, and its samples are any uint8, int64 or float32 tensor
+whose shape the metadata states.
 """
 
 from __future__ import annotations
@@ -20,18 +22,9 @@ Z_INPUT = "z"
 SAMPLE_OUTPUT = "sample"
 
 FAMILIES = ("gan", "vae", "flow", "transformer")
-MODALITIES = ("image", "text", "music")
 KINDS = ("one-shot", "autoregressive")
-
-#: Sample format per modality for one-shot generators: (ONNX element type name, rank).
-#: image: uint8 [batch, height, width, channels].
-#: text: int64 [batch, length] character ids into the vocabulary stored under ``studio.charset``.
-#: music: int64 [batch, steps, 4] token grids (studio.data.music: 16th-note steps x S, A, T, B voices).
-SAMPLE_FORMATS: dict[str, tuple[str, int]] = {
-    "image": ("tensor(uint8)", 4),
-    "text": ("tensor(int64)", 2),
-    "music": ("tensor(int64)", 3),
-}
+#: Element types a sample may have (pixels as uint8; ids and tokens as int64; continuous values as float32).
+SAMPLE_TYPES = ("tensor(uint8)", "tensor(int64)", "tensor(float)")
 
 #: Step graph of an autoregressive generator: one decoding step over an explicit KV cache.
 TOKENS_INPUT = "tokens"  # int64 [batch, seq]
@@ -56,7 +49,7 @@ META_BOS = "studio.bos"
 META_SEQ_LEN = "studio.seq_len"
 META_CACHE_SHAPE = "studio.cache_shape"  # JSON [layers, heads, head_dim]
 META_DECODER = "studio.decoder"  # file name, beside the step graph; "" when the tokens are the sample
-META_CHARSET = "studio.charset"  # JSON string: character i of a text model's vocabulary has id i
+META_CHARSET = "studio.charset"  # JSON string: character i of a character model's vocabulary has id i
 REQUIRED_META = (META_VERSION, META_FAMILY, META_MODALITY, META_KIND)
 
 
@@ -145,10 +138,8 @@ def generator_metadata(
     """The metadata_props an exported one-shot generator carries."""
     if family not in FAMILIES:
         raise ContractError(f"unknown family {family!r}; expected one of {FAMILIES}")
-    if modality not in MODALITIES:
-        raise ContractError(f"unknown modality {modality!r}; expected one of {MODALITIES}")
-    if modality == "text" and not charset:
-        raise ContractError("a text generator must carry its charset (the characters its ids stand for)")
+    if not modality:
+        raise ContractError("a generator must name its modality")
     meta = {
         META_VERSION: CONTRACT_VERSION,
         META_FAMILY: family,
@@ -184,7 +175,7 @@ def validate_session(session: Any) -> GeneratorInfo:
             "re-export the model with this version of the studio"
         )
     family, modality, kind = meta[META_FAMILY], meta[META_MODALITY], meta[META_KIND]
-    if family not in FAMILIES or modality not in MODALITIES or kind not in KINDS:
+    if family not in FAMILIES or not modality or kind not in KINDS:
         raise ContractError(f"unknown family/modality/kind: {family}/{modality}/{kind}")
     if kind != "one-shot":
         raise ContractError(f"kind {kind!r} is not served by the one-shot runtime")
@@ -203,17 +194,12 @@ def validate_session(session: Any) -> GeneratorInfo:
         raise ContractError(f"z width {z.shape[1]} does not match metadata z_dim {z_dim}")
 
     sample = outputs[SAMPLE_OUTPUT]
-    want_type, want_rank = SAMPLE_FORMATS.get(modality, (None, None))
-    if want_type is not None:
-        if sample.type != want_type or len(sample.shape) != want_rank:
-            raise ContractError(
-                f"{modality} sample must be {want_type} of rank {want_rank}; got {sample.type} {sample.shape}"
-            )
+    shape = tuple(json.loads(meta.get(META_SAMPLE_SHAPE, "[]")))
+    if sample.type not in SAMPLE_TYPES or len(sample.shape) != 1 + len(shape):
+        raise ContractError(f"the sample must be one of {SAMPLE_TYPES} of shape [batch, *{list(shape)}] (the "
+                            f"metadata's sample shape); got {sample.type} {sample.shape}")
     if not _dim_is_dynamic(sample.shape[0]):
         raise ContractError("the sample's batch axis must be dynamic")
-    shape = tuple(json.loads(meta.get(META_SAMPLE_SHAPE, "[]")))
-    if modality == "text" and META_CHARSET not in meta:
-        raise ContractError(f"a text generator must carry {META_CHARSET}; re-export it")
     return GeneratorInfo(family, modality, kind, z_dim, shape, meta[META_VERSION], read_charset(meta))
 
 

@@ -1,4 +1,4 @@
-"""ONNX Runtime wrapper for one-shot generators. Imports no torch.
+"""ONNX Runtime sessions for generator files: one-shot and autoregressive, seeded sampling. Imports no torch.
 
 CUDA is used only when a session really runs there: onnxruntime-gpu lists the CUDA provider
 even on machines without a usable GPU, so the provider is read back from the session.
@@ -12,8 +12,17 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from studio.contract import (CODES_INPUT, SAMPLE_OUTPUT, Z_INPUT, GeneratorInfo, StepInfo, read_kind,
-                             validate_session, validate_step_session)
+from studio.contract import (
+    CODES_INPUT,
+    SAMPLE_OUTPUT,
+    Z_INPUT,
+    GeneratorInfo,
+    StepInfo,
+    read_kind,
+    validate_session,
+    validate_step_session,
+)
+from studio.decoding import generate, ort_step, stream
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
@@ -92,6 +101,22 @@ def seeded_noise(n: int, z_dim: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal((n, z_dim), dtype=np.float32)
 
 
+def slerp_noise(z_dim: int, seed_a: int, seed_b: int, frames: int) -> np.ndarray:
+    """Spherical interpolation between the noise of two seeds: float32 [frames, z_dim].
+
+    Gaussian noise lives near a sphere; straight lines between two draws pass through
+    low-norm points a generator rarely saw, so the path follows the great circle instead.
+    """
+    a, b = seeded_noise(1, z_dim, seed_a)[0], seeded_noise(1, z_dim, seed_b)[0]
+    cos = float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+    omega = np.arccos(np.clip(cos, -1.0, 1.0))
+    ts = np.linspace(0.0, 1.0, frames)
+    if omega < 1e-6:
+        return np.stack([(1 - t) * a + t * b for t in ts]).astype(np.float32)
+    out = [(np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega) for t in ts]
+    return np.stack(out).astype(np.float32)
+
+
 def _open(path: Path, device: str, threads: int | None) -> ort.InferenceSession:
     if not path.exists():
         raise GeneratorUnavailable(f"{path} does not exist")
@@ -164,8 +189,6 @@ class AutoregressiveGenerator(_ServedGenerator):
         return self.info.seq_len + 1  # BOS plus seq_len tokens: the positions the model was trained on
 
     def _decoding(self, **kwargs):  # noqa: ANN003, ANN202
-        from studio.sampling import ort_step
-
         info = self.info
         return dict(step=ort_step(self.session), bos=info.bos, cache_shape=(info.layers, info.heads, info.head_dim),
                     max_context=self.max_context, **kwargs)
@@ -173,16 +196,12 @@ class AutoregressiveGenerator(_ServedGenerator):
     def tokens(self, n: int, seed: int = 0, temperature: float = 1.0, top_k: int = 0,
                use_cache: bool = True) -> np.ndarray:
         """int64 [n, seq_len]: whole sequences from BOS."""
-        from studio.sampling import generate
-
         return generate(n=n, length=self.info.seq_len, **self._decoding(seed=seed, temperature=temperature,
                                                                        top_k=top_k, use_cache=use_cache))
 
     def stream_ids(self, prefix: np.ndarray, count: int, seed: int = 0, temperature: float = 1.0, top_k: int = 0,
                    top_p: float = 1.0):  # noqa: ANN201 - an iterator of int64 [n]
         """Continue ``prefix`` (int64 [n, p]) by ``count`` tokens, yielding each step's tokens as it is drawn."""
-        from studio.sampling import stream
-
         return stream(n=len(prefix), count=count, prefix=prefix if prefix.shape[1] else None,
                       **self._decoding(seed=seed, temperature=temperature, top_k=top_k, top_p=top_p))
 

@@ -6,14 +6,18 @@ rebuilds it; it never stops the app.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from studio import manifest
-from studio.runtime import AutoregressiveGenerator, GeneratorUnavailable, OnnxGenerator, load_generator
+from studio.contract import SAMPLE_OUTPUT
+from studio.modality import Modality
+from studio.runtime import AutoregressiveGenerator, GeneratorUnavailable, OnnxGenerator, load_generator, make_session
 
 
 class UnknownModel(KeyError):
@@ -49,12 +53,33 @@ def _read_json(path: Path) -> dict[str, Any]:
         return {}
 
 
+def check_sample_type(generator: OnnxGenerator | AutoregressiveGenerator, modalities: Sequence[Modality]) -> None:
+    """A one-shot generator's samples must be what its registered modality serves; raises GeneratorUnavailable."""
+    record = next((m for m in modalities if m.name == generator.info.modality), None)
+    if record is None:
+        known = ", ".join(m.name for m in modalities)
+        raise GeneratorUnavailable(f"{generator.path} is a {generator.info.modality!r} generator; this app serves "
+                                   f"{known}")
+    if isinstance(generator, OnnxGenerator):
+        found = next(o.type for o in generator.session.get_outputs() if o.name == SAMPLE_OUTPUT)
+        if found != record.sample_type:
+            raise GeneratorUnavailable(f"{generator.path} returns {found} samples; {record.name} samples are "
+                                       f"{record.sample_type}. Re-export it with its training script.")
+
+
+@functools.lru_cache(maxsize=16)
+def _extra_session(path: str, sha256: str):  # noqa: ANN202 - an ORT session; sha256: a changed file is reopened
+    return make_session(path, device="cpu")
+
+
 class ModelRegistry:
     """Every manifest entry, opened once; a broken one is kept as unavailable with its reason."""
 
-    def __init__(self, root: str | Path = manifest.TRAINED_DIR, device: str = "auto"):
+    def __init__(self, root: str | Path = manifest.TRAINED_DIR, device: str = "auto",
+                 modalities: Sequence[Modality] = ()):
         self.root = Path(root)
         self.device = device
+        self.modalities = tuple(modalities)  # when given, each file is checked against its modality's sample type
         self.models: dict[str, ServedModel] = {}
         self.manifest_problem: str | None = None
         self._lock = threading.Lock()
@@ -71,8 +96,10 @@ class ModelRegistry:
     def _open(self, model: ServedModel) -> None:
         path = manifest.path_of(model.entry, "onnx", self.root)
         try:
-            model.generator = load_generator(path, device=self.device)
-            model.problem = None
+            generator = load_generator(path, device=self.device)
+            if self.modalities:
+                check_sample_type(generator, self.modalities)
+            model.generator, model.problem = generator, None
         except GeneratorUnavailable as exc:
             model.generator, model.problem = None, str(exc)
 
@@ -95,3 +122,13 @@ class ModelRegistry:
             raise GeneratorUnavailable(
                 f"Model '{model_id}' is unavailable: {model.problem}. Rebuild it with: {model.rebuild_command}")
         return model.generator
+
+    def extra_session(self, model_id: str, key: str):  # noqa: ANN201 - an onnxruntime.InferenceSession
+        """An ONNX file a model ships besides its generator (e.g. "encoder"), opened once on the CPU.
+        Raises GeneratorUnavailable with the rebuild command when it is missing or broken."""
+        model = self.get(model_id)
+        try:
+            return _extra_session(str(manifest.path_of(model.entry, key, self.root)), model.entry[key]["sha256"])
+        except Exception as exc:  # noqa: BLE001 - a missing file, or ORT's several errors for a corrupt one
+            raise GeneratorUnavailable(f"The {key} of '{model_id}' could not be opened ({exc}). Rebuild it with "
+                                       f"{model.rebuild_command}") from None

@@ -12,14 +12,14 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from studio.families.base import GenerativeProcess, Phase  # noqa: E402
-from studio.train import LoopConfig, Trainer  # noqa: E402
+from studio.training.loop import LoopConfig, Trainer  # noqa: E402
 
 
 class ToyProcess(GenerativeProcess):
-    family, modality = "vae", "image"
+    family = "toy"
 
     def __init__(self, nan_at_steps: tuple[int, ...] = (), step_sleep: float = 0.0):
-        super().__init__()
+        super().__init__(modality="toy")
         self.net = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 2))
         self.nan_at_steps = set(nan_at_steps)
         self.step_sleep = step_sleep

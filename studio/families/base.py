@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -29,18 +31,34 @@ class Phase:
     every: int = 1
 
 
+def deep_copy_frozen(module: nn.Module) -> nn.Module:
+    """A copy for EMA weights or export: same architecture, no gradients."""
+    frozen = copy.deepcopy(module)
+    for p in frozen.parameters():
+        p.requires_grad_(False)
+    return frozen
+
+
 class GenerativeProcess(nn.Module):
-    """A family's training process. Subclasses set ``family`` and ``modality``."""
+    """A family's training process. Subclasses set ``family``; the recipe says which modality it serves.
+
+    ``charset`` (text: character i of the vocabulary has id i) goes into the exported file's metadata.
+    ``batch_example(n)`` gives a random batch shaped like the training data, for tests of any family;
+    without it the process's data are images in the training scale.
+    """
 
     family: str = ""
-    modality: str = ""
     kind: str = "one-shot"  # or "autoregressive": how the exported generator is driven
-    charset: str | None = None  # text models: character i of the vocabulary has id i
 
-    batch_example: Callable[[int], Any] | None = None  # n -> a random batch, for data that are not images
+    def __init__(self, *, modality: str, charset: str | None = None,
+                 batch_example: Callable[[int], Any] | None = None):
+        super().__init__()
+        self.modality = modality
+        self.charset = charset
+        self.batch_example = batch_example
 
     def example_batch(self, n: int = 8) -> Any:
-        """A random batch shaped like the training data (for tests of any family)."""
+        """A random batch shaped like the training data."""
         if self.batch_example is not None:
             return self.batch_example(n)
         h, w, c = self.sample_shape()

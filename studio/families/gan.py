@@ -1,4 +1,4 @@
-"""GAN process: hinge loss (images) or WGAN-GP (text), TTUR learning rates, EMA generator.
+"""GAN process: the hinge loss or WGAN-GP, TTUR learning rates, an EMA generator.
 
 Phases: ``d`` (discriminator) then ``g`` (generator, every ``g_every`` steps). The exported
 generator is the EMA copy, which averages out the oscillation GAN training leaves in the live weights.
@@ -13,8 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from studio.families.base import GenerativeProcess, Phase
-from studio.train import deep_copy_frozen
+from studio.families.base import GenerativeProcess, Phase, deep_copy_frozen
 
 
 @torch.no_grad()
@@ -46,13 +45,12 @@ class GANProcess(GenerativeProcess):
                  sample_shape: tuple[int, ...], lr_g: float = 1e-4, lr_d: float = 4e-4,
                  betas: tuple[float, float] = (0.0, 0.9), head: type[nn.Module] | None = None,
                  preview_fn: Any = None, objective: str = "hinge", gp_weight: float = 10.0, g_every: int = 1,
-                 real_view: nn.Module | None = None):
-        super().__init__()
+                 real_view: nn.Module | None = None, charset: str | None = None, batch_example: Any = None):
+        super().__init__(modality=modality, charset=charset, batch_example=batch_example)
         if objective not in ("hinge", "wgan-gp"):
             raise ValueError(f"objective must be 'hinge' or 'wgan-gp', not {objective!r}")
         self.objective, self.gp_weight, self.g_every = objective, gp_weight, g_every
         self.real_view = real_view  # how a data batch meets the discriminator (e.g. ids -> one-hot)
-        self.modality = modality
         self.generator = generator
         self.discriminator = discriminator
         self.generator_ema = deep_copy_frozen(generator)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
 
-from studio.families.base import GenerativeProcess, Phase
-from studio.families.likelihoods import bits_per_dim, gaussian_kl
-from studio.train import deep_copy_frozen
+from studio.families.base import GenerativeProcess, Phase, deep_copy_frozen
+from studio.layers.likelihoods import bits_per_dim, gaussian_kl
 
 # recon_nll(x, decoder_output) -> per-example NLL in nats [N]
 ReconNLL = Callable[[torch.Tensor, Any], torch.Tensor]
@@ -24,16 +24,16 @@ class VAEProcess(GenerativeProcess):
                  sample_shape: tuple[int, ...], recon_nll: ReconNLL, export_head: Callable[[nn.Module], nn.Module],
                  lr: float = 1e-3, kl_warmup_steps: int = 1000, free_bits: float = 0.0,
                  eval_data: torch.Tensor | None = None, preview_fn: Any = None, decoder_reads_x: bool = False,
-                 encoder_head: Callable[[nn.Module], nn.Module] | None = None, unit: str = "dim",
-                 sampling_dims: int = 0):
-        super().__init__()
+                 encoder_head: Callable[[nn.Module], nn.Module] | None = None, likelihood_unit: str = "bits/dim",
+                 sampling_dims: int = 0, charset: str | None = None, batch_example: Any = None):
+        super().__init__(modality=modality, charset=charset, batch_example=batch_example)
         # Extra noise columns the exported generator takes after the latent (e.g. one per character drawn).
         self.sampling_dims = sampling_dims
         # An autoregressive decoder is teacher-forced: it reads x as well as z (decoder(z, x)).
         self.decoder_reads_x = decoder_reads_x
         self.encoder_head = encoder_head  # exported as encoder.onnx (sample -> posterior mean) when set
-        self.unit = unit  # likelihoods are reported in bits per ``unit`` of the sample ("dim" or "char")
-        self.modality = modality
+        # Likelihoods are in bits per element of the sample (a pixel dim, a character, a token): the unit's name.
+        self.likelihood_unit = likelihood_unit
         self.encoder, self.decoder = encoder, decoder
         self.model = nn.ModuleDict({"encoder": encoder, "decoder": decoder})
         self._z_dim, self._sample_shape = z_dim, tuple(sample_shape)
@@ -71,7 +71,7 @@ class VAEProcess(GenerativeProcess):
         beta = self.beta(step)
         neg_elbo = nll.mean() + kl_batch.sum()
         return {"loss": nll.mean() + beta * kl_penalised, "nll": nll.mean(), "kl": kl_batch.sum(),
-                "beta": torch.tensor(beta), "neg_elbo_bpd": torch.tensor(bits_per_dim(neg_elbo.detach(), self.dims))}
+                "beta": torch.tensor(beta), "neg_elbo_bits": torch.tensor(bits_per_dim(neg_elbo.detach(), self.dims))}
 
     def phases(self) -> list[Phase]:
         return [Phase("vae", self.model, self.loss, lr=self.lr)]
@@ -81,7 +81,8 @@ class VAEProcess(GenerativeProcess):
 
     @torch.no_grad()
     def negative_elbo(self, data: torch.Tensor, batch_size: int = 500) -> dict[str, float]:
-        """Mean negative ELBO (an upper bound on -log p(x)) over ``data``, in nats and bits/dim."""
+        """Mean negative ELBO (an upper bound on -log p(x)) over ``data`` in bits per element, its two terms in
+        nats, and the active latent units."""
         was_training = self.training
         self.eval()
         gen = torch.Generator().manual_seed(1234)
@@ -101,13 +102,13 @@ class VAEProcess(GenerativeProcess):
         # A latent unit is active when its posterior mean varies across data (Burda et al. 2016).
         active = int((torch.cat(means).var(0) > 0.01).sum())
         neg_elbo = (total_nll + total_kl) / n
-        key = "neg_elbo_bpd" if self.unit == "dim" else f"neg_elbo_bits_per_{self.unit}"
-        return {"neg_elbo_nats": neg_elbo, key: bits_per_dim(neg_elbo, self.dims),
-                "recon_nll_nats": total_nll / n, "kl_nats": total_kl / n, "active_units": active}
+        return {"likelihood": bits_per_dim(neg_elbo, self.dims), "recon_nll_nats": total_nll / n,
+                "kl_nats": total_kl / n, "active_units": active}
 
     @torch.no_grad()
     def likelihood_metrics(self, data: dict[str, Any]) -> dict[str, Any]:
-        return {**self.negative_elbo(data["test_tensor"]), "likelihood_kind": "bound (negative ELBO)"}
+        return {**self.negative_elbo(data["test_tensor"]), "likelihood_unit": self.likelihood_unit,
+                "likelihood_kind": "bound"}
 
     @torch.no_grad()
     def evaluate(self, split: str = "val") -> dict[str, float]:

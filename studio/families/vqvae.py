@@ -1,24 +1,31 @@
-"""VQ-VAE process: the first stage of the image Transformer, learning the codes the prior models."""
+"""VQ-VAE process: a first stage that learns the discrete codes a Transformer prior then models.
+
+The network maps x -> (reconstruction, code indices, VQ loss) and has ``encode`` / ``decode``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from studio.families.base import GenerativeProcess, Phase
-from studio.networks.vqvae import VQVAE
+
+#: (originals, reconstructions, path) -> a picture of both, written atomically
+ReconstructionPreview = Callable[[torch.Tensor, torch.Tensor, Path], None]
 
 
 class VQVAEProcess(GenerativeProcess):
     family = "vqvae"
 
-    def __init__(self, vqvae: VQVAE, *, modality: str, lr: float = 1e-3, eval_data: torch.Tensor | None = None):
-        super().__init__()
-        self.modality = modality
+    def __init__(self, vqvae: nn.Module, *, modality: str, lr: float = 1e-3, eval_data: torch.Tensor | None = None,
+                 preview_fn: ReconstructionPreview | None = None):
+        super().__init__(modality=modality)
         self.vqvae = vqvae
+        self.preview_fn = preview_fn
         self.lr = lr
         self.eval_data = eval_data
 
@@ -50,18 +57,10 @@ class VQVAEProcess(GenerativeProcess):
 
     @torch.no_grad()
     def write_preview(self, path: Path, step: int) -> None:
-        """Reconstructions of fixed test images: top half originals, bottom half decoded codes."""
-        if self.eval_data is None:
+        """Reconstructions of fixed held-out samples."""
+        if self.eval_data is None or self.preview_fn is None:
             return
-        from PIL import Image
-
-        from studio.atomic import atomic_write
-        from studio.modalities.image import make_grid
-
         self.eval()
         x = self.eval_data[:32]
         recon = self.vqvae.decode(self.vqvae.encode(x.to(next(self.parameters()).device))).cpu()
-        both = torch.cat([x, recon])
-        images = ((both + 1) * 127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
-        grid = make_grid(np.ascontiguousarray(images), columns=8, scale=2)
-        atomic_write(path, lambda tmp: Image.fromarray(grid).save(tmp, format="PNG"))
+        self.preview_fn(x, recon, path)

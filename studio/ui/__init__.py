@@ -1,1 +1,1 @@
-"""The web app's tabs: Gradio layout and plain handler functions (no torch)."""
+"""Shared app widgets and helpers: input checks, model descriptions and choices, the Compare data."""

@@ -7,7 +7,7 @@ import math
 import gradio as gr
 
 from studio.runtime import GeneratorUnavailable
-from studio.serving import ModelRegistry, ServedModel, UnknownModel
+from studio.serving import ModelRegistry, UnknownModel
 
 MAX_SEED = 2**31 - 1
 
@@ -48,20 +48,3 @@ def generator_for(registry: ModelRegistry, model_id: object):  # noqa: ANN201 - 
         raise gr.Error(exc.args[0]) from None
     except GeneratorUnavailable as exc:
         raise gr.Error(str(exc)) from None
-
-
-def fmt(value: object) -> str:
-    """A metric as the panels show it: floats to 3 decimals, anything else as it is."""
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
-
-
-def recorded_model(registry: ModelRegistry, model_id: object) -> ServedModel | str:
-    """The served model, or the markdown that says why it cannot be described (unknown, or unavailable
-    with the command that rebuilds it)."""
-    try:
-        model = registry.get(str(model_id))
-    except UnknownModel as exc:
-        return f"**{exc.args[0]}**"
-    if not model.available:
-        return f"**Unavailable.** {model.problem}\n\nRebuild it with `{model.rebuild_command}`"
-    return model

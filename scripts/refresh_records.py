@@ -1,0 +1,56 @@
+#!/usr/bin/env python
+"""Bring a trained/ folder's records up to this version of the studio, without retraining anything:
+metrics.json keys migrated to each modality's schema, and card.md rewritten from the record and the
+recipe's current description. The ONNX files are not touched (their sha256 stays as recorded).
+
+    python scripts/refresh_records.py                 # trained/
+    python scripts/refresh_records.py --check         # exit 1 if anything would change
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from studio import manifest  # noqa: E402
+from studio.modalities import BY_NAME  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--trained-dir", default=str(manifest.TRAINED_DIR),
+                        help="the folder holding manifest.json (default: %(default)s)")
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a record is out of date")
+    args = parser.parse_args()
+    from studio.atomic import atomic_write_json, atomic_write_text
+    from studio.training.cards import card_text
+
+    root = Path(args.trained_dir)
+    stale = []
+    for entry in manifest.entries(root):
+        modality = BY_NAME[entry["modality"]]
+        recipes = modality.recipes()
+        metrics_path, card_path = manifest.path_of(entry, "metrics", root), manifest.path_of(entry, "card", root)
+        old = json.loads(metrics_path.read_text())
+        metrics = modality.schema.migrate(old)
+        config = json.loads(manifest.path_of(entry, "config", root).read_text())
+        card = card_text(entry=entry, config=config, metrics=metrics, schema=modality.schema,
+                         description=recipes.RECIPES[entry["family"]].description, provenance=recipes.PROVENANCE)
+        for path, new, changed in ((metrics_path, metrics, metrics != old),
+                                   (card_path, card, card != card_path.read_text())):
+            if changed:
+                stale.append(str(path.relative_to(root)))
+                if not args.check:
+                    (atomic_write_json if isinstance(new, dict) else atomic_write_text)(path, new)
+    verb = "out of date" if args.check else "rewritten"
+    print(f"{len(stale)} record(s) {verb}" + (": " + ", ".join(stale) if stale else ""))
+    if args.check and stale:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

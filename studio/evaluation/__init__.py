@@ -1,0 +1,1 @@
+"""Evaluation shared by every modality: fidelity maths, the metric schema, the one evaluate shell."""

@@ -1,0 +1,51 @@
+"""The one evaluate shell: draw a modality's samples from an ONNX generator with a fixed seed, score them.
+
+Every recorded number comes from here, through the runtime the app uses. A modality supplies a
+``Protocol``: its sample count and seed, its frozen reference, how to draw samples and how to score them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from studio.runtime import AutoregressiveGenerator, OnnxGenerator, load_generator
+
+Generator = OnnxGenerator | AutoregressiveGenerator
+
+
+@dataclass(frozen=True)
+class Protocol:
+    modality: str
+    n_samples: int  # the recorded count
+    seed: int  # the recorded noise seed
+    open_reference: Callable[[str], Any]  # device -> the frozen reference (raises FileNotFoundError naming its fix)
+    draw: Callable[[Generator, int, int], Any]  # (generator, n, seed) -> samples
+    score: Callable[[Any, Any], dict[str, Any]]  # (samples, reference) -> flat metrics
+    real_baseline: Callable[[Any], dict[str, Any]]  # reference -> what real data scores as if it were samples
+    real_baseline_what: str  # one line on what real_baseline scores
+
+
+def evaluate(generator: Generator, protocol: Protocol, reference: Any, n_samples: int | None = None,
+             seed: int | None = None) -> dict[str, Any]:
+    """Score ``n_samples`` samples of ``generator`` drawn with ``seed`` (the protocol's by default)."""
+    if generator.info.modality != protocol.modality:
+        raise ValueError(f"{generator.path} is a {generator.info.modality} generator, not a {protocol.modality} one")
+    n = protocol.n_samples if n_samples is None else n_samples
+    seed = protocol.seed if seed is None else seed
+    t0 = time.perf_counter()
+    samples = protocol.draw(generator, n, seed)
+    seconds = time.perf_counter() - t0
+    metrics = protocol.score(samples, reference)
+    metrics.update({"n_samples": n, "seed": seed, "eval_samples_per_s": n / seconds, "provider": generator.provider})
+    return metrics
+
+
+def evaluate_file(onnx_path: str | Path, protocol: Protocol, n_samples: int | None = None, seed: int | None = None,
+                  reference: Any = None, device: str = "auto") -> dict[str, Any]:
+    """``evaluate`` on the generator in ``onnx_path``, opening the protocol's reference when none is given."""
+    reference = protocol.open_reference(device) if reference is None else reference
+    return evaluate(load_generator(onnx_path, device=device), protocol, reference, n_samples, seed)

@@ -1,0 +1,214 @@
+"""Image recipes: the four families on Fashion-MNIST (28x28 grey), each with its presets and description."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from studio.families.base import GenerativeProcess
+from studio.families.flow import FlowProcess
+from studio.families.gan import GANProcess
+from studio.families.transformer import TransformerProcess
+from studio.families.vae import VAEProcess
+from studio.families.vqvae import VQVAEProcess
+from studio.image.codec import make_grid, to_unit_range
+from studio.image.data import PROVENANCE, load_fashion_mnist
+from studio.image.networks import conv_vae, dcgan, vqvae
+from studio.image.networks.heads import PixelDequantization, ToUint8Image
+from studio.layers.glow import Glow
+from studio.layers.gpt import build_gpt
+from studio.layers.likelihoods import discretized_logistic_nll
+from studio.training.recipe import LOOP_TINY, Recipe, Stage, random_batches
+
+IMAGE_SHAPE = (28, 28, 1)  # served: uint8 [N, 28, 28, 1]
+PREVIEW_SEED = 0
+CODE_GRID = 49  # the VQ-VAE's 7x7 codes per image
+
+
+def load_data(data_dir: str | None) -> dict[str, Any]:
+    splits = load_fashion_mnist(data_dir)
+    return {
+        "train_tensor": torch.from_numpy(to_unit_range(splits["train"].images)),  # (60000, 1, 28, 28)
+        "test_tensor": torch.from_numpy(to_unit_range(splits["test"].images)),  # (10000, 1, 28, 28)
+        "dataset": "fashion-mnist",
+        "provenance": PROVENANCE,
+    }
+
+
+# --- previews -----------------------------------------------------------------------------------
+def save_image_grid(images: np.ndarray, path: Path) -> None:
+    """uint8 [N, 28, 28, 1] -> an 8-column PNG grid, written atomically."""
+    from PIL import Image
+
+    from studio.atomic import atomic_write
+
+    grid = make_grid(images, columns=8, scale=2)
+    atomic_write(path, lambda tmp: Image.fromarray(grid).save(tmp, format="PNG"))
+
+
+def save_image_preview(module: torch.nn.Module, z_dim: int, path: Path, n: int = 64) -> None:
+    """A fixed-noise 8x8 grid, so previews over training show the same 64 latents evolving."""
+    z = torch.from_numpy(np.random.default_rng(PREVIEW_SEED).standard_normal((n, z_dim), dtype=np.float32))
+    save_image_grid(module.eval()(z).numpy(), path)  # (n, 28, 28, 1) uint8
+
+
+def save_reconstructions(originals: torch.Tensor, recon: torch.Tensor, path: Path) -> None:
+    """Top half originals, bottom half their reconstructions (both [N, 1, 28, 28] in [-1, 1])."""
+    both = torch.cat([originals, recon])
+    images = ((both + 1) * 127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()  # (2N, 28, 28, 1)
+    save_image_grid(np.ascontiguousarray(images), path)
+
+
+# --- GAN ----------------------------------------------------------------------------------------
+def build_gan(config: dict[str, Any], data: dict[str, Any] | None = None) -> GenerativeProcess:
+    m = config["model"]
+    return GANProcess(
+        dcgan.Generator(m["z_dim"], m["g_width"]), dcgan.Discriminator(m["d_width"]),
+        modality="image", z_dim=m["z_dim"], sample_shape=IMAGE_SHAPE,
+        lr_g=config["lr_g"], lr_d=config["lr_d"], head=ToUint8Image, preview_fn=save_image_preview,
+    )
+
+
+GAN = Recipe(
+    "gan", build_gan,
+    description="DCGAN-style generator (nearest upsampling + 3x3 convs, BatchNorm) trained against a spectrally "
+                "normalised discriminator with the hinge loss, TTUR learning rates, Adam betas (0, 0.9); the "
+                "exported weights are the EMA of the generator.",
+    presets={
+        "tiny": {"model": {"z_dim": 16, "g_width": 4, "d_width": 4}, "batch_size": 16,
+                 "lr_g": 2e-4, "lr_d": 4e-4, "loop": LOOP_TINY, "eval_samples": 500},
+        "cpu": {"model": {"z_dim": 64, "g_width": 32, "d_width": 32}, "batch_size": 64,
+                "lr_g": 2e-4, "lr_d": 4e-4,
+                "loop": {"steps": 6000, "ckpt_every": 250, "log_every": 10, "preview_every": 250,
+                         "warmup_steps": 100, "ema_decay": 0.999}, "eval_samples": 10_000},
+        "gpu": {"model": {"z_dim": 128, "g_width": 64, "d_width": 64}, "batch_size": 128,
+                "lr_g": 2e-4, "lr_d": 4e-4,
+                "loop": {"steps": 30_000, "ckpt_every": 1000, "log_every": 20, "preview_every": 1000,
+                         "warmup_steps": 500, "ema_decay": 0.9995}, "eval_samples": 10_000},
+    })
+
+
+# --- VAE ----------------------------------------------------------------------------------------
+def build_vae(config: dict[str, Any], data: dict[str, Any] | None = None) -> GenerativeProcess:
+    m = config["model"]
+    return VAEProcess(
+        conv_vae.Encoder(m["z_dim"], m["width"]), conv_vae.Decoder(m["z_dim"], m["width"]),
+        modality="image", z_dim=m["z_dim"], sample_shape=IMAGE_SHAPE,
+        recon_nll=lambda x, out: discretized_logistic_nll(x, *out),
+        export_head=lambda dec: ToUint8Image(conv_vae.DecoderMean(dec)),
+        lr=config["lr"], kl_warmup_steps=config["kl_warmup_steps"], eval_data=data["test_tensor"] if data else None,
+        preview_fn=save_image_preview, likelihood_unit="bits/dim",
+    )
+
+
+VAE = Recipe(
+    "vae", build_vae,
+    description="Convolutional VAE with a discretised-logistic pixel likelihood and a linear KL warm-up. The "
+                "exported generator is the decoder (z -> mean image).",
+    presets={
+        "tiny": {"model": {"z_dim": 8, "width": 4}, "batch_size": 16, "lr": 1e-3, "kl_warmup_steps": 10,
+                 "loop": LOOP_TINY, "eval_samples": 500},
+        "cpu": {"model": {"z_dim": 32, "width": 32}, "batch_size": 64, "lr": 1e-3, "kl_warmup_steps": 2000,
+                "loop": {"steps": 10000, "ckpt_every": 500, "log_every": 10, "preview_every": 500,
+                         "eval_every": 2000, "warmup_steps": 100}, "eval_samples": 10_000},
+        "gpu": {"model": {"z_dim": 64, "width": 64}, "batch_size": 128, "lr": 1e-3, "kl_warmup_steps": 5000,
+                "loop": {"steps": 40_000, "ckpt_every": 1000, "log_every": 20, "preview_every": 1000,
+                         "eval_every": 5000, "warmup_steps": 500}, "eval_samples": 10_000},
+    })
+
+
+# --- flow ---------------------------------------------------------------------------------------
+def build_flow(config: dict[str, Any], data: dict[str, Any] | None = None) -> GenerativeProcess:
+    m = config["model"]
+    deq = PixelDequantization((1, 28, 28))
+    return FlowProcess(
+        Glow(deq.shape(), levels=m["levels"], steps=m["steps"], hidden=m["hidden"]),
+        modality="image", sample_shape=IMAGE_SHAPE, lr=config["lr"], dequantization=deq,
+        eval_data=data["test_tensor"] if data else None, preview_fn=save_image_preview,
+    )
+
+
+FLOW = Recipe(
+    "flow", build_flow,
+    description="Multi-scale Glow-style flow (2 levels of ActNorm, invertible 1x1 conv and affine coupling "
+                "steps, learned conditional priors on the factored-out halves) trained by exact maximum "
+                "likelihood on uniformly dequantized pixels. The exported generator is the inverse (noise -> "
+                "image); scale the noise by T to sample at temperature T.",
+    presets={
+        "tiny": {"model": {"levels": 2, "steps": 1, "hidden": 8}, "batch_size": 16, "lr": 1e-3,
+                 "loop": LOOP_TINY, "eval_samples": 500},
+        "cpu": {"model": {"levels": 2, "steps": 8, "hidden": 64}, "batch_size": 64, "lr": 1e-3,
+                "loop": {"steps": 12_000, "ckpt_every": 500, "log_every": 10, "preview_every": 500,
+                         "eval_every": 2000, "warmup_steps": 200, "grad_clip": 50.0}, "eval_samples": 10_000},
+        "gpu": {"model": {"levels": 2, "steps": 16, "hidden": 256}, "batch_size": 128, "lr": 5e-4,
+                "loop": {"steps": 60_000, "ckpt_every": 2000, "log_every": 20, "preview_every": 2000,
+                         "eval_every": 5000, "warmup_steps": 1000, "grad_clip": 50.0}, "eval_samples": 10_000},
+    })
+
+
+# --- Transformer: a VQ-VAE, then a GPT-2 prior over its codes -------------------------------------
+def build_vqvae(config: dict[str, Any], data: dict[str, Any] | None = None) -> VQVAEProcess:
+    m = config["vqvae"]["model"]
+    return VQVAEProcess(vqvae.VQVAE(m["codes"], m["dim"], m["width"]), modality="image", lr=config["vqvae"]["lr"],
+                        eval_data=data["test_tensor"] if data else None, preview_fn=save_reconstructions)
+
+
+def build_transformer(config: dict[str, Any], data: dict[str, Any] | None = None,
+                      vq: VQVAEProcess | None = None) -> TransformerProcess:
+    """A GPT prior over the VQ-VAE's 7x7 codes; ``vq`` is the trained first stage (random without one)."""
+    m = config["model"]
+    vq = vq or build_vqvae(config)
+    codes = config["vqvae"]["model"]["codes"]
+    gpt = build_gpt(vocab=codes + 1, seq_len=CODE_GRID, width=m["width"], layers=m["layers"], heads=m["heads"],
+                    dropout=m.get("dropout", 0.1))
+    return TransformerProcess(gpt, modality="image", seq_len=CODE_GRID, decoder=vqvae.CodesToImage(vq.vqvae),
+                              sample_shape=IMAGE_SHAPE, lr=config["lr"],
+                              eval_tokens=data.get("test_tokens") if data else None, preview_fn=save_image_grid,
+                              likelihood_unit="bits/code token",
+                              likelihood_note="the VQ-VAE's code tokens of the test images (not pixels)")
+
+
+def transformer_stages(config: dict[str, Any], data: dict[str, Any], device: str) -> Iterator[Stage]:
+    """A VQ-VAE, then a prior over its codes; the prior is built only after the VQ-VAE has trained."""
+    seed = config["loop"].get("seed", 0)
+    vq = build_vqvae(config, data)
+    yield "vqvae", vq, random_batches(data["train_tensor"], config["vqvae"]["batch_size"], seed, device), \
+        config["vqvae"]["loop"]
+    vq.cpu()
+    data["train_tokens"] = vq.encode_all(data["train_tensor"])  # (60000, 49) int64
+    data["test_tokens"] = vq.encode_all(data["test_tensor"])  # (10000, 49)
+    process = build_transformer(config, data, vq)
+    yield "prior", process, random_batches(data["train_tokens"], config["batch_size"], seed, device), config["loop"]
+
+
+TRANSFORMER = Recipe(
+    "transformer", build_transformer, stages=transformer_stages,
+    description="Two stages: a VQ-VAE turns each image into a 7x7 grid of codes (128 symbols), then a GPT-2 "
+                "built by `transformers` from a config learns the code sequences. Codes rather than pixels: 49 "
+                "tokens instead of 784 make training and sampling fast enough for a 2-core CPU, and the prior "
+                "spends its capacity on shapes, not pixel noise. The exported step graph carries an explicit KV "
+                "cache; decoder.onnx turns codes into pixels.",
+    presets={
+        "tiny": {"vqvae": {"model": {"codes": 16, "dim": 8, "width": 8}, "batch_size": 16, "lr": 1e-3,
+                           "loop": LOOP_TINY},
+                 "model": {"width": 16, "layers": 1, "heads": 2}, "batch_size": 16, "lr": 1e-3,
+                 "loop": LOOP_TINY, "eval_samples": 500},
+        "cpu": {"vqvae": {"model": {"codes": 128, "dim": 32, "width": 64}, "batch_size": 64, "lr": 1e-3,
+                          "loop": {"steps": 3000, "ckpt_every": 500, "log_every": 10, "preview_every": 500,
+                                   "eval_every": 1000, "warmup_steps": 100}},
+                "model": {"width": 128, "layers": 4, "heads": 4, "dropout": 0.1}, "batch_size": 64, "lr": 1e-3,
+                "loop": {"steps": 5500, "ckpt_every": 500, "log_every": 10, "preview_every": 1000,
+                         "eval_every": 2000, "warmup_steps": 200}, "eval_samples": 10_000},
+        "gpu": {"vqvae": {"model": {"codes": 256, "dim": 64, "width": 128}, "batch_size": 128, "lr": 1e-3,
+                          "loop": {"steps": 20_000, "ckpt_every": 2000, "log_every": 20, "preview_every": 2000,
+                                   "eval_every": 5000, "warmup_steps": 500}},
+                "model": {"width": 256, "layers": 8, "heads": 8, "dropout": 0.1}, "batch_size": 128, "lr": 5e-4,
+                "loop": {"steps": 40_000, "ckpt_every": 2000, "log_every": 20, "preview_every": 4000,
+                         "eval_every": 5000, "warmup_steps": 1000}, "eval_samples": 10_000},
+    })
+
+RECIPES = {r.family: r for r in (GAN, VAE, FLOW, TRANSFORMER)}

@@ -1,0 +1,1 @@
+"""Building blocks shared by recipes: Glow steps, the GPT step graph, 1-d residual blocks, draws, likelihoods."""

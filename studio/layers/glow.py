@@ -1,0 +1,224 @@
+"""A multi-scale Glow-style flow (Kingma & Dhariwal 2018; Dinh et al. 2017) for small images.
+
+Each level squeezes space into channels, runs ``steps`` of (ActNorm, invertible 1x1 conv,
+affine coupling), then factors out half the channels under a learned conditional Gaussian.
+``to_noise`` maps an image to standard-normal noise ``eps`` with log|det d eps / dx|;
+``from_noise`` is its exact inverse, which is what gets exported.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def squeeze(x: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) -> (N, 4C, H/2, W/2)."""
+    n, c, h, w = x.shape
+    x = x.view(n, c, h // 2, 2, w // 2, 2).permute(0, 1, 3, 5, 2, 4)
+    return x.reshape(n, c * 4, h // 2, w // 2)
+
+
+def unsqueeze(x: torch.Tensor) -> torch.Tensor:
+    """(N, 4C, H, W) -> (N, C, 2H, 2W); the inverse of squeeze."""
+    n, c4, h, w = x.shape
+    c = c4 // 4
+    x = x.view(n, c, 2, 2, h, w).permute(0, 1, 4, 2, 5, 3)
+    return x.reshape(n, c, h * 2, w * 2)
+
+
+class ZeroConv(nn.Conv2d):
+    """A 3x3 conv that starts at zero, so every coupling starts as the identity."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__(cin, cout, 3, padding=1)
+        nn.init.zeros_(self.weight)
+        nn.init.zeros_(self.bias)
+
+
+class ActNorm(nn.Module):
+    """Per-channel affine map, initialised from the first batch to zero mean, unit variance."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.loc = nn.Parameter(torch.zeros(1, channels, 1, 1))
+        self.log_scale = nn.Parameter(torch.zeros(1, channels, 1, 1))
+        self.register_buffer("initialized", torch.tensor(0, dtype=torch.uint8))
+
+    @torch.no_grad()
+    def _init(self, x: torch.Tensor) -> None:
+        mean = x.mean(dim=(0, 2, 3), keepdim=True)
+        std = x.std(dim=(0, 2, 3), keepdim=True)
+        self.loc.copy_(-mean)
+        self.log_scale.copy_(-torch.log(std + 1e-6))
+        self.initialized.fill_(1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.training and not bool(self.initialized):
+            self._init(x)
+        h, w = x.shape[2], x.shape[3]
+        return (x + self.loc) * torch.exp(self.log_scale), h * w * self.log_scale.sum().expand(x.shape[0])
+
+    def inverse(self, y: torch.Tensor) -> torch.Tensor:
+        return y * torch.exp(-self.log_scale) - self.loc
+
+
+class InvConv1x1(nn.Module):
+    """An invertible channel mixing (a learned rotation-like 1x1 conv)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        q, _ = torch.linalg.qr(torch.randn(channels, channels))
+        self.weight = nn.Parameter(q)
+        # Frozen for export (ONNX has no matrix inverse); a buffer so .to(device) moves it, not saved.
+        self.register_buffer("weight_inverse", None, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        c = self.weight.shape[0]
+        logdet = x.shape[2] * x.shape[3] * torch.linalg.slogdet(self.weight)[1]
+        return F.conv2d(x, self.weight.view(c, c, 1, 1)), logdet.expand(x.shape[0])
+
+    def freeze_inverse(self) -> None:
+        self.weight_inverse = torch.linalg.inv(self.weight.detach().double()).float()
+
+    def inverse(self, y: torch.Tensor) -> torch.Tensor:
+        c = self.weight.shape[0]
+        w_inv = self.weight_inverse if self.weight_inverse is not None else torch.linalg.inv(self.weight)
+        return F.conv2d(y, w_inv.view(c, c, 1, 1))
+
+
+class AffineCoupling(nn.Module):
+    """Half the channels predict a shift and a (sigmoid-bounded) scale for the other half."""
+
+    def __init__(self, channels: int, hidden: int):
+        super().__init__()
+        half = channels // 2
+        self.net = nn.Sequential(
+            nn.Conv2d(half, hidden, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(hidden, hidden, 1), nn.ReLU(),
+            ZeroConv(hidden, 2 * (channels - half)),
+        )
+
+    def _shift_scale(self, xa: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.net(xa)
+        shift, raw = h[:, 0::2], h[:, 1::2]
+        return shift, torch.sigmoid(raw + 2.0)  # scale in (0, 1), near 0.88 at init: stable (Glow)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        xa, xb = x.chunk(2, dim=1)
+        shift, scale = self._shift_scale(xa)
+        return torch.cat([xa, (xb + shift) * scale], dim=1), torch.log(scale).flatten(1).sum(1)
+
+    def inverse(self, y: torch.Tensor) -> torch.Tensor:
+        ya, yb = y.chunk(2, dim=1)
+        shift, scale = self._shift_scale(ya)
+        return torch.cat([ya, yb / scale - shift], dim=1)
+
+
+class FlowStep(nn.Module):
+    def __init__(self, channels: int, hidden: int):
+        super().__init__()
+        self.layers = nn.ModuleList([ActNorm(channels), InvConv1x1(channels), AffineCoupling(channels, hidden)])
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logdet = torch.zeros(x.shape[0], device=x.device)
+        for layer in self.layers:
+            x, ld = layer(x)
+            logdet = logdet + ld
+        return x, logdet
+
+    def inverse(self, y: torch.Tensor) -> torch.Tensor:
+        for layer in reversed(self.layers):
+            y = layer.inverse(y)
+        return y
+
+
+class Glow(nn.Module):
+    """image-shaped x [N, C, H, W] <-> standard-normal noise eps [N, C*H*W]."""
+
+    def __init__(self, in_shape: tuple[int, int, int] = (1, 28, 28), levels: int = 2, steps: int = 8,
+                 hidden: int = 64):
+        super().__init__()
+        c, h, w = in_shape
+        self.in_shape = in_shape
+        self.levels = nn.ModuleList()
+        self.priors = nn.ModuleList()  # learned conditional Gaussian for each factored-out half
+        self.split_shapes: list[tuple[int, int, int]] = []
+        for level in range(levels):
+            c, h, w = c * 4, h // 2, w // 2
+            self.levels.append(nn.ModuleList([FlowStep(c, hidden) for _ in range(steps)]))
+            last = level == levels - 1
+            kept = c if last else c // 2
+            out = c if last else c - kept
+            # The last level's prior is conditioned on nothing: a learned per-position Gaussian.
+            self.priors.append(_StaticPrior((c, h, w)) if last else ZeroConv(kept, 2 * out))
+            self.split_shapes.append((out, h, w))
+            c = kept
+        self.dims = int(math.prod(in_shape))
+
+    def to_noise(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x [N, C, H, W] -> (eps [N, D], log|det d eps/dx| [N])."""
+        logdet = torch.zeros(x.shape[0], device=x.device)
+        eps_parts = []
+        h = x
+        for level, (steps, prior) in enumerate(zip(self.levels, self.priors)):
+            h = squeeze(h)
+            for step in steps:
+                h, ld = step(h)
+                logdet = logdet + ld
+            if level < len(self.levels) - 1:
+                h, z = h.chunk(2, dim=1)  # keep h, factor out z
+                mean, log_std = prior(h).chunk(2, dim=1)
+            else:
+                z = h
+                mean, log_std = prior(h)
+            eps = (z - mean) * torch.exp(-log_std)
+            logdet = logdet - log_std.flatten(1).sum(1)
+            eps_parts.append(eps.flatten(1))
+        return torch.cat(eps_parts, dim=1), logdet
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """log density of x [N, C, H, W] in nats [N]."""
+        eps, logdet = self.to_noise(x)
+        return -0.5 * (eps.pow(2) + math.log(2 * math.pi)).sum(1) + logdet
+
+    def from_noise(self, eps: torch.Tensor) -> torch.Tensor:
+        """eps [N, D] -> x [N, C, H, W]; the exact inverse of to_noise."""
+        sizes = [int(math.prod(s)) for s in self.split_shapes]
+        parts = list(torch.split(eps, sizes, dim=1))
+        h = None
+        for level in reversed(range(len(self.levels))):
+            shape = self.split_shapes[level]
+            e = parts[level].reshape(-1, *shape)
+            if level == len(self.levels) - 1:
+                mean, log_std = self.priors[level](e)
+                h = mean + e * torch.exp(log_std)
+            else:
+                mean, log_std = self.priors[level](h).chunk(2, dim=1)
+                h = torch.cat([h, mean + e * torch.exp(log_std)], dim=1)
+            for step in reversed(self.levels[level]):
+                h = step.inverse(h)
+            h = unsqueeze(h)
+        return h
+
+    def freeze_for_export(self) -> Glow:
+        for m in self.modules():
+            if isinstance(m, InvConv1x1):
+                m.freeze_inverse()
+        return self
+
+
+class _StaticPrior(nn.Module):
+    """The top level's learned Gaussian: a mean and log-std per position, zero at init."""
+
+    def __init__(self, shape: tuple[int, int, int]):
+        super().__init__()
+        self.mean = nn.Parameter(torch.zeros(1, *shape))
+        self.log_std = nn.Parameter(torch.zeros(1, *shape))
+
+    def forward(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        n = like.shape[0]
+        return self.mean.expand(n, -1, -1, -1), self.log_std.expand(n, -1, -1, -1)

@@ -1,1 +1,0 @@
-"""Sample-quality metrics: flat dicts with constant keys, generated first, real second."""

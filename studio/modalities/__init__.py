@@ -1,1 +1,0 @@
-"""Encode, decode and render samples, one module per modality."""

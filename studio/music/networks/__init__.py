@@ -1,0 +1,1 @@
+"""Music networks: the hierarchical fragment VAE, the fragment GAN, the pitch-height flow head."""

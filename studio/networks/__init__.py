@@ -1,1 +1,0 @@
-"""Networks: plain nn.Modules, one family per file."""

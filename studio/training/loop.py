@@ -1,0 +1,300 @@
+"""The one training loop, for every family.
+
+It steps each of the process's phases, clips and logs gradient norms, follows a warm-up +
+cosine LR schedule, keeps EMA weights, logs every loss term to JSONL, draws a preview and
+evaluates every k steps, checkpoints atomically and resumes by default. A NaN/Inf or
+divergent loss rolls back to the last good checkpoint with half the learning rate.
+It never asks which family it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from studio.atomic import atomic_write, atomic_write_text
+from studio.families.base import GenerativeProcess, Phase
+
+CHECKPOINT = "checkpoint.pt"
+LOG = "log.jsonl"
+PREVIEW = "preview.png"
+
+BatchFn = Callable[[int], Any]  # step -> batch (deterministic in the step, so resume replays it)
+
+
+@dataclass
+class LoopConfig:
+    steps: int
+    ckpt_every: int = 500
+    log_every: int = 10
+    preview_every: int = 500
+    eval_every: int = 0  # 0: only at the end
+    grad_clip: float = 1.0
+    warmup_steps: int = 100
+    min_lr_fraction: float = 0.1
+    ema_decay: float = 0.999
+    divergence_factor: float = 50.0  # a loss this many times its running size counts as divergence
+    max_rollbacks: int = 5
+    seed: int = 0
+
+
+class TrainingDiverged(RuntimeError):
+    """Training kept producing non-finite or exploding losses after every rollback."""
+
+
+def lr_multiplier(step: int, cfg: LoopConfig) -> float:
+    """Linear warm-up, then cosine decay to ``min_lr_fraction``."""
+    if cfg.warmup_steps and step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    span = max(1, cfg.steps - cfg.warmup_steps)
+    progress = min(1.0, (step - cfg.warmup_steps) / span)
+    return cfg.min_lr_fraction + (1 - cfg.min_lr_fraction) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def make_optimizer(phase: Phase) -> torch.optim.Optimizer:
+    """Adam; with weight decay, AdamW's decoupled decay on the weight matrices only.
+
+    Adam's own ``weight_decay`` adds the decay to the gradient, where Adam's normalisation blows
+    it up for weights with small gradients (a fresh attention layer's): they are driven to zero.
+    """
+    params = [p for p in phase.module.parameters() if p.requires_grad]
+    if not phase.weight_decay:
+        return torch.optim.Adam(params, lr=phase.lr, betas=phase.betas)
+    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": phase.weight_decay},
+              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]  # biases, norms
+    return torch.optim.AdamW(groups, lr=phase.lr, betas=phase.betas)
+
+
+@dataclass
+class _State:
+    step: int = 0
+    lr_scale: float = 1.0
+    rollbacks: int = 0
+    loss_scale: dict[str, float] = field(default_factory=dict)  # running |loss| per phase
+
+
+class Trainer:
+    def __init__(self, process: GenerativeProcess, batches: BatchFn, cfg: LoopConfig, out_dir: str | Path,
+                 device: str | torch.device = "cpu", resume: bool = True, show_progress: bool = True):
+        self.process = process.to(device)
+        self.batches = batches
+        self.cfg = cfg
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.device = torch.device(device)
+        self.show_progress = show_progress
+        self.phases = process.phases()
+        self.optimizers = {p.name: make_optimizer(p) for p in self.phases}
+        self.state = _State()
+        if resume and self.checkpoint_path.exists():
+            self._load_checkpoint()
+            self._truncate_log(self.state.step)
+            self._log({"event": "resume", "step": self.state.step})
+            for name in self.optimizer_resets:
+                self._log({"event": "optimizer_reset", "phase": name, "step": self.state.step,
+                           "why": "the checkpoint's optimiser state has another layout; moments start afresh"})
+        else:
+            self.log_path.unlink(missing_ok=True)
+            self._save_checkpoint()  # step 0: a rollback always has somewhere to go
+
+    # -- paths -------------------------------------------------------------------------
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.out_dir / CHECKPOINT
+
+    @property
+    def log_path(self) -> Path:
+        return self.out_dir / LOG
+
+    # -- checkpoints -------------------------------------------------------------------
+    def _save_checkpoint(self) -> None:
+        payload = {
+            "process": self.process.state_dict(),
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "state": asdict(self.state),
+            "loop_config": asdict(self.cfg),
+        }
+        atomic_write(self.checkpoint_path, lambda tmp: torch.save(payload, tmp))
+
+    def _load_checkpoint(self) -> None:
+        payload = torch.load(self.checkpoint_path, map_location=self.device, weights_only=False)
+        self.process.load_state_dict(payload["process"])
+        self.optimizer_resets = []
+        for name, opt in self.optimizers.items():
+            try:
+                opt.load_state_dict(payload["optimizers"][name])
+            except (ValueError, KeyError):  # saved by another optimiser layout: the weights are what matter
+                self.optimizer_resets.append(name)
+        self.state = _State(**payload["state"])
+
+    # -- logging -----------------------------------------------------------------------
+    def _log(self, record: dict[str, Any]) -> None:
+        with open(self.log_path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+        if "event" in record and self.show_progress:
+            tqdm.write(f"[{record['event']}] " + ", ".join(f"{k}={v}" for k, v in record.items() if k != "event"))
+
+    def _truncate_log(self, step: int) -> None:
+        """Drop records a killed run wrote after its last checkpoint, so the log replays cleanly."""
+        if not self.log_path.exists():
+            return
+        kept = []
+        for line in self.log_path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut off by the kill
+            if record.get("step", 0) <= step:
+                kept.append(line)
+        atomic_write_text(self.log_path, "".join(k + "\n" for k in kept))
+
+    # -- the loop ----------------------------------------------------------------------
+    def _set_lr(self, step: int) -> float:
+        mult = lr_multiplier(step, self.cfg) * self.state.lr_scale
+        for phase in self.phases:
+            for group in self.optimizers[phase.name].param_groups:
+                group["lr"] = phase.lr * mult
+        return mult
+
+    def _is_divergent(self, name: str, loss: float) -> str | None:
+        if not math.isfinite(loss):
+            return f"non-finite {name} loss ({loss})"
+        scale = self.state.loss_scale.get(name)
+        if scale is not None and self.state.step > self.cfg.warmup_steps:
+            if abs(loss) > self.cfg.divergence_factor * max(scale, 1.0):
+                return f"{name} loss {loss:.4g} is over {self.cfg.divergence_factor:g}x its running size {scale:.3g}"
+        return None
+
+    def _rollback(self, reason: str) -> None:
+        failed_step = self.state.step
+        rollbacks, lr_scale = self.state.rollbacks + 1, self.state.lr_scale * 0.5
+        if rollbacks > self.cfg.max_rollbacks:
+            raise TrainingDiverged(
+                f"training diverged {rollbacks} times (last: {reason} at step {failed_step}); "
+                "lower the learning rate in the preset or check the data"
+            )
+        self._load_checkpoint()
+        self.state.rollbacks, self.state.lr_scale = rollbacks, lr_scale
+        self._log({"event": "rollback", "step": self.state.step, "failed_step": failed_step,
+                   "reason": reason, "lr_scale": lr_scale})
+        self._save_checkpoint()  # the lower LR survives a later kill
+
+    def _update_ema(self) -> None:
+        decay = self.cfg.ema_decay
+        for live, ema in self.process.ema_pairs():
+            with torch.no_grad():
+                for p_ema, p in zip(ema.parameters(), live.parameters()):
+                    p_ema.lerp_(p, 1 - decay)
+                for b_ema, b in zip(ema.buffers(), live.buffers()):
+                    b_ema.copy_(b)
+
+    def _train_step(self, step: int) -> dict[str, float] | str:
+        """One step of every due phase. Returns the logged terms, or a divergence reason."""
+        torch.manual_seed(self.cfg.seed * 1_000_003 + step)  # noise in losses replays on resume
+        batch = self.batches(step)
+        terms: dict[str, float] = {}
+        self.process.train()
+        for phase in self.phases:
+            if step % phase.every:
+                continue
+            opt = self.optimizers[phase.name]
+            opt.zero_grad(set_to_none=True)
+            out = phase.loss(batch, step)
+            loss = out["loss"]
+            value = float(loss.detach())
+            reason = self._is_divergent(phase.name, value)
+            if reason:
+                return reason
+            loss.backward()
+            grad_norm = float(nn.utils.clip_grad_norm_(phase.module.parameters(), self.cfg.grad_clip))
+            if not math.isfinite(grad_norm):
+                return f"non-finite {phase.name} gradient norm"
+            opt.step()
+            for key, val in out.items():
+                terms[f"{phase.name}/{key}"] = float(val.detach()) if torch.is_tensor(val) else float(val)
+            terms[f"{phase.name}/grad_norm"] = grad_norm
+            prev = self.state.loss_scale.get(phase.name)
+            self.state.loss_scale[phase.name] = abs(value) if prev is None else 0.98 * prev + 0.02 * abs(value)
+        self._update_ema()
+        return terms
+
+    def fit(self) -> dict[str, Any]:
+        cfg = self.cfg
+        start = self.state.step
+        bar = tqdm(total=cfg.steps, initial=start, desc=f"{self.process.modality}-{self.process.family}",
+                   unit="step", disable=not self.show_progress, mininterval=1.0, dynamic_ncols=True)
+        t0 = time.time()
+        while self.state.step < cfg.steps:
+            step = self.state.step
+            mult = self._set_lr(step)
+            result = self._train_step(step)
+            if isinstance(result, str):
+                self._rollback(result)
+                bar.n = self.state.step
+                bar.refresh()
+                continue
+            self.state.step = step + 1
+            bar.update(1)
+            if step % cfg.log_every == 0 or self.state.step == cfg.steps:
+                self._log({"step": self.state.step, "lr_mult": mult, **result})
+                bar.set_postfix({k: f"{v:.3f}" for k, v in result.items() if k.endswith("/loss")}, refresh=False)
+            if cfg.eval_every and self.state.step % cfg.eval_every == 0:
+                self._log({"step": self.state.step, "eval": self.process.evaluate("val")})
+            if cfg.preview_every and self.state.step % cfg.preview_every == 0:
+                self.process.eval()
+                self.process.write_preview(self.out_dir / PREVIEW, self.state.step)
+            if self.state.step % cfg.ckpt_every == 0 or self.state.step == cfg.steps:
+                self._save_checkpoint()
+        bar.close()
+        self._log({"event": "run_end", "step": self.state.step, "seconds": round(time.time() - t0, 2)})
+        self.process.eval()
+        self.process.write_preview(self.out_dir / PREVIEW, self.state.step)
+        return {"steps": self.state.step, "seconds_this_run": time.time() - t0,
+                "rollbacks": self.state.rollbacks, "lr_scale": self.state.lr_scale}
+
+
+def read_log(path: str | Path) -> list[dict[str, Any]]:
+    records = []
+    for line in Path(path).read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records
+
+
+def curves_from_log(path: str | Path, max_points: int = 400) -> dict[str, Any]:
+    """Loss curves for the card and the app: {term: [[step, value], ...]}, thinned to max_points."""
+    records = read_log(path)
+    series: dict[str, list[list[float]]] = {}
+    for r in records:
+        if "event" in r:
+            continue
+        for key, val in r.items():
+            if key == "step":
+                continue
+            if isinstance(val, dict):
+                for k2, v2 in val.items():
+                    series.setdefault(f"eval/{k2}", []).append([r["step"], v2])
+            elif isinstance(val, (int, float)):
+                series.setdefault(key, []).append([r["step"], val])
+    thinned = {}
+    for key, points in series.items():
+        stride = max(1, math.ceil(len(points) / max_points))
+        # Average within each stride so thinning does not alias GAN noise.
+        thinned[key] = [
+            [points[min(i + stride, len(points)) - 1][0],
+             sum(p[1] for p in points[i : i + stride]) / len(points[i : i + stride])]
+            for i in range(0, len(points), stride)
+        ]
+    events = [r for r in records if "event" in r]
+    return {"series": thinned, "events": events}

@@ -1,0 +1,84 @@
+"""The Compare tab's data, for any modality: metric tables and chart frames read through the modality's
+schema, and live re-scoring through its protocol. Numpy/pandas only (no torch, no gradio)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from studio.evaluation.protocol import evaluate
+from studio.evaluation.schema import REAL_SUFFIX, MetricSchema, likelihood_text
+from studio.modality import Modality
+from studio.serving import ModelRegistry
+
+
+def _cell(value: Any) -> Any:
+    return round(float(value), 4) if isinstance(value, float) else value
+
+
+def metrics_table(registry: ModelRegistry, modality: Modality, live: dict[str, dict] | None = None) -> pd.DataFrame:
+    """One row per model: recorded (or live re-scored) metrics, likelihood, size and speed; then what the
+    held-out data itself scores, where the metrics record it."""
+    schema = modality.schema
+    rows = []
+    for model_id in registry.ids(modality.name):
+        model = registry.get(model_id)
+        m = (live or {}).get(model_id) or model.metrics
+        row: dict[str, Any] = {"model": model_id, "family": model.entry["family"]}
+        row.update({schema.metric(k).header: _cell(m.get(k)) for k in schema.table})
+        row["likelihood"] = likelihood_text(model.metrics)
+        row["params"] = model.metrics.get("params")
+        row["ONNX KiB"] = round(model.metrics.get("onnx_bytes", 0) / 1024)
+        row["samples/s"] = round(m.get("eval_samples_per_s", 0.0))
+        row["scored on"] = f"{m.get('n_samples', '?')} {schema.sample_noun}" + \
+            (" (live)" if live and model_id in live else "")
+        rows.append(row)
+    real = held_out_row(registry, modality)
+    return pd.DataFrame(rows + ([real] if real and rows else []))
+
+
+def held_out_row(registry: ModelRegistry, modality: Modality) -> dict[str, Any] | None:
+    """What the held-out data scores on the table's metrics (recorded beside every model as ``<key>_real``)."""
+    schema = modality.schema
+    for model_id in registry.ids(modality.name):
+        m = registry.get(model_id).metrics
+        if any(k + REAL_SUFFIX in m for k in schema.table):
+            row: dict[str, Any] = {"model": schema.real_label, "family": "data"}
+            row.update({schema.metric(k).header: _cell(m.get(k + REAL_SUFFIX)) for k in schema.table})
+            return row
+    return None
+
+
+def share_frame(table: pd.DataFrame, schema: MetricSchema, keys: tuple[str, ...]) -> pd.DataFrame:
+    """Long format (model, metric, value) of the table's ``keys`` columns, for a grouped bar chart."""
+    columns = [schema.metric(k).header for k in keys]
+    if table.empty:  # no models of this modality: an empty chart, not a crash
+        return pd.DataFrame({"model": [], "metric": [], "value": []}).astype({"value": float})
+    long = table.melt(id_vars=["model"], value_vars=[c for c in columns if c in table], var_name="metric")
+    return long.dropna().astype({"value": float})
+
+
+def histogram_frame(hist: list[float] | None, class_names: tuple[str, ...]) -> pd.DataFrame:
+    shares = hist if hist else [0.0] * len(class_names)
+    return pd.DataFrame({"class": list(class_names), "share": shares})
+
+
+def curves_frame(curves: dict, max_series: int = 4) -> pd.DataFrame:
+    """The loss curves of one model in long format (step, value, series)."""
+    series = {k: v for k, v in curves.get("series", {}).items() if k.endswith("/loss") or k.startswith("eval/")}
+    series = {k: series[k] for k in list(series)[:max_series]}
+    rows = [(p[0], p[1], name) for name, points in series.items() for p in points]
+    return pd.DataFrame(rows, columns=["step", "value", "series"])
+
+
+_REFERENCES: dict[str, Any] = {}  # modality name -> its protocol's reference, opened on the first re-score
+
+
+def rescore(registry: ModelRegistry, modality: Modality, n_samples: int, seed: int) -> dict[str, dict]:
+    """Every available model's metrics recomputed live on ``n_samples`` samples, through the protocol."""
+    if modality.name not in _REFERENCES:
+        _REFERENCES[modality.name] = modality.protocol().open_reference("cpu")
+    reference = _REFERENCES[modality.name]
+    return {model_id: evaluate(registry.get(model_id).generator, modality.protocol(), reference, n_samples, seed)
+            for model_id in registry.ids(modality.name) if registry.get(model_id).available}

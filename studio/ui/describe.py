@@ -1,0 +1,62 @@
+"""A model's header and recorded metrics as markdown, read through its modality's schema."""
+
+from __future__ import annotations
+
+from studio.evaluation.schema import REAL_SUFFIX, MetricSchema, likelihood_text
+from studio.serving import ModelRegistry, ServedModel, UnknownModel
+
+#: Rows a panel shows besides the schema's table columns (when the model records them).
+EXTRA_ROWS = ("kl_nats", "active_units")
+
+
+def recorded_model(registry: ModelRegistry, model_id: object) -> ServedModel | str:
+    """The served model, or the markdown that says why it cannot be described (unknown, or unavailable
+    with the command that rebuilds it)."""
+    try:
+        model = registry.get(str(model_id))
+    except UnknownModel as exc:
+        return f"**{exc.args[0]}**"
+    if not model.available:
+        return f"**Unavailable.** {model.problem}\n\nRebuild it with `{model.rebuild_command}`"
+    return model
+
+
+def metrics_markdown(schema: MetricSchema, metrics: dict) -> str:
+    """The recorded numbers as a table: model, and the held-out data where the record has it."""
+    keys = [k for k in (*schema.table, *EXTRA_ROWS) if k in metrics and k not in ("collapsed", "mode_collapse")]
+    with_real = any(k + REAL_SUFFIX in metrics for k in keys)
+    head = (f"| recorded ({metrics.get('n_samples', '?')} {schema.sample_noun}, seed {metrics.get('seed', '?')}) "
+            f"| model |" + (f" {schema.real_label} |" if with_real else ""))
+    rule = "|---|---|" + ("---|" if with_real else "")
+    rows = []
+    for key in keys:
+        metric = schema.metric(key)
+        real = f" {metric.format(metrics[key + REAL_SUFFIX])} |" if key + REAL_SUFFIX in metrics else " |"
+        rows.append(f"| {metric.header} | {metric.format(metrics[key])} |" + (real if with_real else ""))
+    rows.append(f"| likelihood ↓ | {likelihood_text(metrics)} |" + (" |" if with_real else ""))
+    return "\n".join([head, rule, *rows])
+
+
+def describe(registry: ModelRegistry, schema: MetricSchema, model_id: object, how: str = "") -> str:
+    """Header (id, family, how it writes, steps, provider), metrics table and the schema's verdict."""
+    model = recorded_model(registry, model_id)
+    if isinstance(model, str):
+        return model
+    parts = [model.id, model.entry["family"].upper(), *([how] if how else []), f"{model.entry['steps']} steps",
+             f"runs on `{model.generator.provider}`"]
+    verdict = schema.verdict(model.metrics)
+    return (f"**{parts[0]}** · " + " · ".join(parts[1:]) + "\n\n" + metrics_markdown(schema, model.metrics) +
+            f"\n\n{verdict[:1].upper()}{verdict[1:]}.")
+
+
+def model_choices(registry: ModelRegistry, modality: str, need: str | None = None,
+                  latent_only: bool = False) -> list[tuple[str, str]]:
+    """(label, id) for a dropdown: the modality's models, those with an ``need`` file (e.g. "encoder") or a
+    latent space only when asked; an unavailable one says so in its label."""
+    choices = []
+    for model_id in registry.ids(modality):
+        model = registry.get(model_id)
+        if (need and need not in model.entry) or (latent_only and model.entry.get("kind", "one-shot") != "one-shot"):
+            continue
+        choices.append((model_id if model.available else f"{model_id} (unavailable)", model_id))
+    return choices

@@ -1,0 +1,1 @@
+"""Tests of the web app: handlers through a launched server, Compare data, the browser."""

@@ -1,0 +1,76 @@
+"""Compare data for every modality: the metrics tables and chart frames through the schema, re-scoring."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from studio.evaluation.schema import LIKELIHOOD_KINDS
+from studio.modalities import ALL, BY_NAME
+from studio.runtime import seeded_noise, slerp_noise
+from studio.serving import ModelRegistry
+from studio.ui import compare
+
+REGISTRY = ModelRegistry(device="cpu", modalities=ALL)
+IMAGE = BY_NAME["image"]
+
+
+def test_image_table_has_one_row_per_model_with_a_likelihood_where_defined():
+    table = compare.metrics_table(REGISTRY, IMAGE)
+    assert list(table["model"]) == REGISTRY.ids("image")  # no held-out row: images record no <key>_real
+    by_family = dict(zip(table["family"], table["likelihood"]))
+    assert by_family["gan"] == "—"
+    assert by_family["vae"].startswith("≤ ") and LIKELIHOOD_KINDS["bound"] in by_family["vae"]
+    assert LIKELIHOOD_KINDS["dequantized"] in by_family["flow"] and "bits/dim" in by_family["flow"]
+    assert "bits/code token" in by_family["transformer"]
+    assert (table["FD ↓"] > 0).all() and (table["ONNX KiB"] > 0).all()
+
+
+@pytest.mark.parametrize("modality", [m for m in ALL if REGISTRY.ids(m.name)], ids=lambda m: m.name)
+def test_every_table_column_comes_from_the_schema(modality):
+    table = compare.metrics_table(REGISTRY, modality)
+    headers = [modality.schema.metric(k).header for k in modality.schema.table]
+    assert headers == [c for c in table.columns if c in headers]
+    models = table[table["family"] != "data"]
+    assert len(models) == len(REGISTRY.ids(modality.name))
+    assert models[headers[0]].notna().all()  # every model records the first metric under its schema key
+
+
+def test_music_and_text_tables_end_with_what_the_held_out_data_scores():
+    for name, key in (("music", "fd"), ("text", "distinct_2")):
+        table = compare.metrics_table(REGISTRY, BY_NAME[name])
+        real = table.iloc[-1]
+        assert real["model"] == BY_NAME[name].schema.real_label
+        assert real[BY_NAME[name].schema.metric(key).header] == pytest.approx(
+            REGISTRY.get(REGISTRY.ids(name)[0]).metrics[key + "_real"], abs=1e-4)
+
+
+def test_chart_frame_is_long_format_of_the_chosen_metrics():
+    table = compare.metrics_table(REGISTRY, IMAGE)
+    frame = compare.share_frame(table, IMAGE.schema, ("precision", "recall"))
+    assert set(frame["metric"]) == {"precision ↑", "recall ↑"}
+    assert len(frame) == 2 * len(table) and frame["value"].between(0, 1).all()
+
+
+def test_slerp_starts_and_ends_at_the_two_seeds():
+    path = slerp_noise(16, 3, 9, 5)
+    assert path.shape == (5, 16) and path.dtype == np.float32
+    np.testing.assert_allclose(path[0], seeded_noise(1, 16, 3)[0], atol=1e-5)
+    np.testing.assert_allclose(path[-1], seeded_noise(1, 16, 9)[0], atol=1e-5)
+    norms = np.linalg.norm(path, axis=1)
+    assert norms.min() > 0.8 * min(norms[0], norms[-1])  # no dip towards the origin
+
+
+def test_curves_frame_holds_loss_series():
+    model = REGISTRY.get(REGISTRY.ids("image")[0])
+    frame = compare.curves_frame(model.curves)
+    assert len(frame) > 10 and frame["series"].str.contains("loss").any()
+
+
+@pytest.mark.slow
+def test_rescore_moves_with_the_sample_but_stays_near_the_record():
+    live = compare.rescore(REGISTRY, IMAGE, 1000, seed=5)
+    for model_id, m in live.items():
+        recorded = REGISTRY.get(model_id).metrics
+        assert m["n_samples"] == 1000
+        assert m["fd"] == pytest.approx(recorded["fd"], rel=0.5)

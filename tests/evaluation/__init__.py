@@ -1,0 +1,1 @@
+"""Tests of the fidelity maths and the class readout."""

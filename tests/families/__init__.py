@@ -1,0 +1,1 @@
+"""Tests of every family over every recipe: gradients, training, export parity."""

@@ -1,0 +1,76 @@
+"""The image evaluation protocol on the committed reference classifier and generators."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from studio import manifest
+from studio.evaluation.protocol import evaluate_file
+from studio.export import export_generator
+from studio.image.data import DEBIAN_DIR
+from studio.image.metrics import ImageReference, score_images
+from studio.image.protocol import PROTOCOL
+
+REFERENCE = ImageReference(device="cpu")
+
+
+def test_reference_accuracy_is_recorded_and_at_least_90_percent():
+    metrics = json.loads((manifest.TRAINED_DIR / "_reference" / "metrics.json").read_text())
+    assert metrics["test_accuracy"] >= 0.90
+
+
+class _OneImage(nn.Module):
+    """A maximally collapsed generator: the same picture for every z."""
+
+    def __init__(self, image: np.ndarray):
+        super().__init__()
+        self.register_buffer("image", torch.from_numpy(image.astype(np.float32)))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        # (N, 28, 28, 1): the stored image, with z only setting the batch size
+        return (self.image[None] + 0.0 * z[:, :1, None, None]).to(torch.uint8)
+
+
+def test_a_one_image_generator_is_flagged_as_collapsed(tmp_path):
+    # Take a picture the reference classifier is sure about: the committed GAN's first sample.
+    gan = next(e for e in manifest.entries() if e["family"] == "gan")
+    from studio.runtime import OnnxGenerator
+
+    picture = OnnxGenerator(manifest.path_of(gan, "onnx"), device="cpu").sample(1, seed=0)[0]
+    path = tmp_path / "collapsed.onnx"
+    export_generator(_OneImage(picture), path, family="gan", modality="image", z_dim=8, sample_shape=(28, 28, 1))
+    m = evaluate_file(path, PROTOCOL, n_samples=1000, seed=0, reference=REFERENCE, device="cpu")
+    assert m["mode_collapse"] is True and m["classes_covered"] == 1
+    assert m["recall"] < 0.01 and m["coverage"] < 0.01
+    assert m["kl_to_uniform"] == pytest.approx(np.log(10), abs=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not DEBIAN_DIR.exists(), reason="Fashion-MNIST is not installed (bash scripts/get_data.sh)")
+def test_real_test_images_score_as_real():
+    from studio.image.data import load_fashion_mnist
+
+    test = load_fashion_mnist()["test"]
+    m = score_images(test.images[..., None], REFERENCE)
+    assert m["fd"] == pytest.approx(0.0, abs=0.05)  # the same set as the reference statistics
+    assert m["classes_covered"] == 10 and m["mode_collapse"] is False
+    train = load_fashion_mnist()["train"].images[:10000, ..., None]
+    m_train = score_images(train, REFERENCE)
+    assert m_train["fd"] < 1.0 and m_train["precision"] > 0.6 and m_train["recall"] > 0.6
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("entry", [e for e in manifest.entries() if e["modality"] == "image"], ids=lambda e: e["id"])
+def test_recorded_metrics_reproduce_from_the_onnx_file(entry):
+    """scripts/evaluate.py's computation reproduces the recorded numbers from the ONNX file alone."""
+    recorded = json.loads(manifest.path_of(entry, "metrics").read_text())
+    fresh = evaluate_file(manifest.path_of(entry, "onnx"), PROTOCOL, n_samples=recorded["n_samples"],
+                          seed=recorded["seed"], reference=REFERENCE, device="cpu")
+    for key in ("fd", "precision", "recall", "density", "coverage", "kl_to_uniform"):
+        assert fresh[key] == pytest.approx(recorded[key], rel=1e-3, abs=1e-4), key
+    assert fresh["class_histogram"] == recorded["class_histogram"]

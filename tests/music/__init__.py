@@ -1,0 +1,1 @@
+"""Tests of the music modality: data, rendering, metrics, models."""

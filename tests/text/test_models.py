@@ -1,0 +1,124 @@
+"""Text generators: the character GPT's KV-cache step graph in ORT, the VAE's encoder, the flow's binary chars."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from studio.decoding import choose, generate, torch_step
+from studio.runtime import AutoregressiveGenerator, OnnxGenerator, load_generator
+from studio.text.networks.flow import BinaryCharDequantization
+from studio.text.recipes import random_windows
+from studio.training.loop import LoopConfig, Trainer
+from tests.builders import build_tiny, config_of
+
+
+def _tiny(family: str):
+    torch.manual_seed(0)
+    return build_tiny(family, "text")
+
+
+@pytest.fixture(scope="module")
+def char_gpt(tmp_path_factory):
+    process = _tiny("transformer")
+    text = torch.randint(0, len(process.charset), (5000,))
+    Trainer(process, random_windows(text, process.seq_len, 8, seed=0, device="cpu"),
+            LoopConfig(steps=3, warmup_steps=1), tmp_path_factory.mktemp("run"), show_progress=False).fit()
+    out = tmp_path_factory.mktemp("export")
+    report = process.export(out)
+    return process, report, out
+
+
+def test_char_gpt_exports_a_step_graph_with_its_charset_and_no_decoder(char_gpt):
+    process, report, out = char_gpt
+    assert report["files"] == {} and not (out / "decoder.onnx").exists()
+    gen = load_generator(out / "generator.onnx", device="cpu")
+    assert isinstance(gen, AutoregressiveGenerator)
+    assert gen.info.charset == process.charset and gen.info.decoder == ""
+    assert gen.info.vocab == len(process.charset) + 1 and gen.info.bos == len(process.charset)
+
+
+def test_ort_kv_cache_decoding_matches_pytorch_greedy_past_the_context(char_gpt):
+    process, _, out = char_gpt
+    gen = load_generator(out / "generator.onnx", device="cpu")
+    prompt = np.array([[1, 2, 3], [4, 5, 6]], dtype=np.int64)
+    cfg = process.gpt.config
+    count = 2 * gen.max_context  # long enough to slide the window twice
+    ort_ids = gen.continue_ids(prompt, count, temperature=0.0)
+    torch_ids = generate(torch_step(process.step_module()), 2, 3 + count, process.bos,
+                         (cfg.n_layer, cfg.n_head, cfg.n_embd // cfg.n_head), temperature=0.0, prefix=prompt,
+                         max_context=gen.max_context)[:, 3:]
+    np.testing.assert_array_equal(ort_ids, torch_ids)
+    assert ort_ids.shape == (2, count) and (ort_ids < len(process.charset)).all()  # BOS is never drawn
+
+
+def test_streaming_yields_one_token_per_step_and_is_seeded(char_gpt):
+    _, _, out = char_gpt
+    gen = load_generator(out / "generator.onnx", device="cpu")
+    prompt = np.zeros((1, 4), dtype=np.int64)
+    steps = list(gen.stream_ids(prompt, 10, seed=5, temperature=1.0, top_p=0.9))
+    assert len(steps) == 10 and all(s.shape == (1,) for s in steps)
+    np.testing.assert_array_equal(np.stack(steps, 1), gen.continue_ids(prompt, 10, seed=5, top_p=0.9))
+
+
+def test_top_p_keeps_the_nucleus_only():
+    logits = np.log(np.array([[0.5, 0.3, 0.15, 0.05]]))
+    rng = np.random.default_rng(0)
+    draws = {int(choose(logits, rng, 1.0, top_p=0.7)[0]) for _ in range(300)}
+    assert draws == {0, 1}  # 0.5 + 0.3 covers 0.7; the tail is never drawn
+    with pytest.raises(ValueError, match="top_p"):
+        choose(logits, rng, 1.0, top_p=0.0)
+
+
+def test_text_vae_exports_decoder_and_encoder_that_agree_with_pytorch(tiny_export):
+    done = tiny_export("vae", "text")
+    process, data, report, tmp_path = done.process, done.data, done.report, done.folder
+    assert report["files"] == {"encoder": "encoder.onnx"} and report["parity"]["share_differing"] <= 0.01
+    import onnxruntime as ort
+
+    encoder = ort.InferenceSession(str(tmp_path / "encoder.onnx"), providers=["CPUExecutionProvider"])
+    z = encoder.run(["z"], {"sample": data[:4].numpy()})[0]
+    full = np.concatenate([z, np.zeros((4, process.sampling_dims), np.float32)], axis=1)  # median draws
+    with torch.no_grad():
+        np.testing.assert_allclose(z, process.encoder(data[:4])[0].numpy(), atol=1e-4)
+        expected = process.export_module()(torch.from_numpy(full)).numpy()
+    generator = OnnxGenerator(tmp_path / "generator.onnx", device="cpu")
+    assert generator.z_dim == z.shape[1] + 48 and (generator.run(full) == expected).mean() > 0.99
+
+
+def test_vae_draws_characters_with_its_noise_columns():
+    process = _tiny("vae")
+    head = process.export_module()
+    latent = torch.zeros(64, process.z_dim - process.sampling_dims)
+    low, high = torch.full((64, 48), -8.0), torch.full((64, 48), 8.0)  # u near 0 and near 1
+    with torch.no_grad():
+        first, last = head(torch.cat([latent, low], 1)), head(torch.cat([latent, high], 1))
+        varied = head(torch.cat([latent, torch.randn(64, 48)], 1))
+    assert (first == 0).all() and (last == len(process.charset) - 1).all()  # the CDF's two ends
+    assert len({tuple(r) for r in varied.tolist()}) > 1  # one latent, many lines: the noise is used
+
+
+def test_binary_chars_round_trip_and_pad_out_of_range_ids():
+    deq = BinaryCharDequantization(vocab=84, length=48, grid=(4, 12), pad=0)
+    ids = torch.randint(0, 84, (5, 48))
+    assert deq.bits == 7 and deq.shape() == (7, 4, 12)
+    x = deq.dequantize(ids)  # (5, 7, 4, 12), every digit + U[0, 1) - 1/2
+
+    class Identity(torch.nn.Module):
+        def from_noise(self, z: torch.Tensor) -> torch.Tensor:
+            return z
+
+    head = deq.head(Identity())
+    assert torch.equal(head(x.flatten(1)), ids)
+    too_big = deq.dequantize(torch.full((1, 48), 127), torch.full((1, 7, 48), 0.5))
+    assert (head(too_big.flatten(1)) == 0).all()  # ids past the charset become the pad
+
+
+def test_wgan_gp_critic_loss_has_its_penalty_and_generator_steps_less_often():
+    process = _tiny("gan")
+    batch = process.example_batch(8)
+    out = process.d_loss(batch, 0)
+    assert {"wasserstein", "gp"} <= set(out) and float(out["gp"]) >= 0
+    d, g = process.phases()
+    assert d.every == 1 and g.every == config_of("gan", "text")["critic_steps"]

@@ -1,0 +1,1 @@
+"""Tests of the training loop and the train -> register pipeline."""
