@@ -20,6 +20,7 @@ CHROMIUM = "/usr/bin/chromium"
 #: What the app tests serve (a copy of it): trained/, or e.g. runs/tiny/trained to try the app code on tiny models.
 TRAINED_SOURCE = Path(os.environ.get("STUDIO_TEST_TRAINED_DIR") or ROOT / "trained")
 
+from studio import manifest  # noqa: E402
 from studio.local_server import free_port, wait_for_http  # noqa: E402
 
 
@@ -77,22 +78,97 @@ class TinyExport:
     report: dict  # what process.export returned (files, parity)
 
 
-@pytest.fixture(scope="session")
-def music_pipeline(tmp_path_factory):
-    """All four tiny music models trained on the Bach chorales, exported, evaluated and registered by the
-    pipeline the training scripts run, once per session: {"trained": folder, family: pipeline.run's result}.
-    Skips when the chorales are not prepared."""
-    from studio.modalities import ALL
+#: The tiny music VAE, trained and registered by its script in a background process started once the tests are
+#: collected: its unrolled decoder takes minutes to export, and the rest of the suite runs meanwhile.
+_BACKGROUND: dict[str, Any] = {}
+MUSIC_FAMILIES = ("transformer", "vae", "gan", "flow")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
     from studio.music.data import cache_path
+
+    wanted = any({"music_pipeline", "tiny_export"} & set(getattr(item, "fixturenames", ())) for item in session.items)
+    if not wanted or not cache_path().exists() or session.config.option.collectonly:
+        return
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="studio-music-vae-"))
+    log = open(folder / "log.txt", "w")
+    cmd = [sys.executable, "scripts/train_vae.py", "--modality", "music", "--preset", "tiny", "--quiet",
+           "--run-dir", str(folder / "run"), "--out-dir", str(folder / "trained")]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    _BACKGROUND.update(folder=folder, log=log, proc=proc)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that read the background music VAE run last, so its export overlaps everything else."""
+    items.sort(key=lambda item: item.get_closest_marker("uses_music_vae") is not None)  # a stable sort
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if "proc" in _BACKGROUND:
+        _BACKGROUND["proc"].kill()
+        _BACKGROUND["proc"].wait()
+        _BACKGROUND["log"].close()
+        shutil.rmtree(_BACKGROUND["folder"], ignore_errors=True)
+
+
+def _background_vae(trained: Path) -> dict[str, Any]:
+    """Wait for the background music VAE, copy its entry into ``trained``; a pipeline result without the
+    in-memory process, which is rebuilt from its final checkpoint."""
+    import torch
+
+    from studio.training.recipe import resolve
+    from tests.builders import recipe_of
+
+    proc, folder = _BACKGROUND["proc"], _BACKGROUND["folder"]
+    proc.wait(timeout=1200)
+    assert proc.returncode == 0, (folder / "log.txt").read_text()[-3000:]
+    entry = manifest.get("music-vae", folder / "trained")
+    shutil.copytree(folder / "trained" / "music-vae", trained / "music-vae")
+    manifest.upsert(entry, trained)
+    metrics = json.loads(manifest.path_of(entry, "metrics", trained).read_text())
+    process = recipe_of("vae", "music").build(resolve(recipe_of("vae", "music"), "music", "tiny"), None)
+    process.load_state_dict(torch.load(folder / "run" / "checkpoint.pt", weights_only=False)["process"])
+    extra = {key: Path(entry[key]["path"]).name for key in manifest.EXTRA_FILES if key in entry}
+    exported = {"onnx": manifest.path_of(entry, "onnx", trained), "files": extra, "parity": metrics["export_parity"]}
+    return {"entry": entry, "metrics": metrics, "process": process.cpu().eval(), "exported": exported}
+
+
+class MusicPipeline(dict):
+    """{"trained": folder, family: pipeline.run's result}; the VAE's result is fetched on first use."""
+
+    def __missing__(self, family: str) -> dict[str, Any]:
+        if family != "vae":
+            raise KeyError(family)
+        if "proc" in _BACKGROUND:
+            self["vae"] = _background_vae(self["trained"])
+        else:
+            self["vae"] = _run_music("vae", self["trained"])
+        return self["vae"]
+
+
+def _run_music(family: str, trained: Path) -> dict[str, Any]:
+    from studio.modalities import ALL
     from studio.training.pipeline import run
+
+    return run(family, ALL, ["--modality", "music", "--preset", "tiny", "--quiet", "--run-dir",
+                             str(trained.parent / "runs" / family), "--out-dir", str(trained)])
+
+
+@pytest.fixture(scope="session")
+def music_pipeline(tmp_path_factory) -> MusicPipeline:
+    """All four tiny music models trained on the Bach chorales, exported, evaluated and registered by the
+    training pipeline, once per session. The VAE comes from the background run (pytest_collection_finish),
+    waited for only when a test reads it. Skips when the chorales are not prepared."""
+    from studio.music.data import cache_path
 
     if not cache_path().exists():
         pytest.skip("the Bach chorales are not prepared (bash scripts/get_data.sh)")
-    tmp = tmp_path_factory.mktemp("music")
-    results: dict[str, Any] = {"trained": tmp / "trained"}
-    for family in ("transformer", "vae", "gan", "flow"):
-        results[family] = run(family, ALL, ["--modality", "music", "--preset", "tiny", "--quiet", "--run-dir",
-                                            str(tmp / "runs" / family), "--out-dir", str(results["trained"])])
+    results = MusicPipeline(trained=tmp_path_factory.mktemp("music") / "trained")
+    for family in MUSIC_FAMILIES:
+        if family != "vae":
+            results[family] = _run_music(family, results["trained"])
     return results
 
 

@@ -2,8 +2,8 @@
 
 Music is drawn through the same ONNX generators as everything else (studio.music.sampling), then
 heard and seen: a WAV (additive synthesis, studio.music.render), a piano roll, a mel spectrogram,
-and MIDI/WAV files to download. Rendering uses torchaudio; building the tab starts a background
-warm-up that imports it and renders one bar, so the first click does not pay for the import.
+and MIDI/WAV files to download. Rendering uses torchaudio; building the tab warms it up (imports it
+and renders one bar), so the app's start-up pays for that import and the first click does not.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import json
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -325,8 +324,13 @@ def interpolation_section(registry: ModelRegistry, pieces: list[str]) -> None:
 
 
 def build_tab(registry: ModelRegistry) -> None:
-    threading.Thread(target=warm_up, args=(SAMPLE_RATE,), name="music-warm-up", daemon=True).start()
+    # At start-up, not on the first click: import torchaudio, render one bar, and run every music
+    # generator once (ONNX Runtime sets its buffers up on a session's first run).
+    warm_up(SAMPLE_RATE)
     ids = music_ids(registry)
+    for model_id in ids:
+        if registry.get(model_id).available:
+            draw_piece(registry.get(model_id).generator, 1, seed=0)
     if not ids:
         gr.Markdown("No music models are registered. Train one with "
                     "`python scripts/train_transformer.py --modality music` (likewise `train_vae.py`, "

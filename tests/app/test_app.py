@@ -130,11 +130,15 @@ def test_generate_all_gives_one_grid_per_image_model(client, app_server):
             assert Image.open(grid).size[0] > 0
 
 
-def test_rescore_returns_a_live_table(client, app_server):
+def test_rescore_returns_a_live_table_near_the_record(client, app_server):
     table, chart = client.predict(1, api_name="/rescore")
     live = {row[0]: "(live)" in row[-1] for row in table["data"]}
     assert all(live[m] for m in _good_ids(app_server))
     assert not live["image-corrupt"]  # an unavailable model keeps its recorded row
+    fd = {row[0]: row[table["headers"].index("FD ↓")] for row in table["data"]}
+    for model_id in _good_ids(app_server):
+        recorded = json.loads((app_server["trained"] / model_id / "metrics.json").read_text())["fd"]
+        assert fd[model_id] == pytest.approx(recorded, rel=0.5)  # 2,000 live samples against the 10,000 recorded
     assert len(chart["data"]) > 0
 
 

@@ -102,6 +102,7 @@ def test_transformer_continues_an_opening_bar_by_bar_past_its_window(music_gpt):
         continue_piece(gen, opening[:20], bars=1, seed=0)
 
 
+@pytest.mark.uses_music_vae
 def test_music_vae_exports_a_sampling_decoder_and_an_encoder_that_agree_with_pytorch(tiny_export):
     import onnxruntime as ort
 
@@ -198,10 +199,12 @@ FAMILIES = ("gan", "vae", "flow", "transformer")
 @pytest.fixture(scope="module")
 def tiny_registry(music_pipeline):
     """The session's four tiny music models, registered by the pipeline (conftest.music_pipeline)."""
+    music_pipeline["vae"]  # the VAE joins the registry once its background run is read
     return music_pipeline["trained"]
 
 
 @pytest.mark.slow
+@pytest.mark.uses_music_vae
 def test_tiny_pipeline_registers_every_music_family(tiny_registry):
     out = tiny_registry
     assert manifest.verify(out) == []
@@ -226,6 +229,7 @@ def test_tiny_pipeline_registers_every_music_family(tiny_registry):
 
 
 @pytest.mark.slow
+@pytest.mark.uses_music_vae
 def test_recorded_music_metrics_are_reproduced_from_the_onnx_file(tiny_registry):
     from studio.evaluation.protocol import evaluate_file
     from studio.music.protocol import PROTOCOL
