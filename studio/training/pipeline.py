@@ -29,23 +29,25 @@ def parse_args(family: str, modalities: Sequence[Modality], argv: list[str] | No
     from studio.training.recipe import PRESET_NAMES
 
     parser = argparse.ArgumentParser(
-        prog=f"train_{family}.py", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        prog=f"train_{family}.py",
         description=f"Train, export, evaluate and register a {family.upper()} generator. Resumes from the last "
                     "checkpoint when one exists.")
     parser.add_argument("--modality", required=True, choices=[m.name for m in modalities],
-                        help="which data the generator learns")
-    parser.add_argument("--preset", default="cpu", choices=PRESET_NAMES, help=PRESET_HELP)
-    parser.add_argument("--steps", type=int, default=None, help="override the preset's number of steps")
+                        help="which data the generator learns (required)")
+    parser.add_argument("--preset", default="cpu", choices=PRESET_NAMES, help=f"{PRESET_HELP} (default: cpu)")
+    parser.add_argument("--steps", type=int, default=None, help="override the preset's number of steps "
+                                                                "(default: the preset's)")
     parser.add_argument("--data-dir", default=None, help="folder holding the data set (default: the installed one)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
-                        help="auto: CUDA when PyTorch sees a GPU, else the CPU")
+                        help="auto: CUDA when PyTorch sees a GPU, else the CPU (default: auto)")
     parser.add_argument("--out-dir", default=None,
                         help="where the generator is registered (default: trained/, or runs/tiny/trained for tiny)")
     parser.add_argument("--run-dir", default=None, help="checkpoints and logs (default: runs/<preset>/<id>)")
-    parser.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint and start over")
+    parser.add_argument("--fresh", action="store_true",
+                        help="ignore an existing checkpoint and start over (default: resume from it)")
     parser.add_argument("--eval-samples", type=int, default=None,
                         help="override the evaluation sample count (default: the preset's)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (default: show one)")
     return parser.parse_args(argv)
 
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:  # torch is imported when a batch source is made, so reading presets stays instant
+    import torch
 
-from studio.families.base import GenerativeProcess
+    from studio.families.base import GenerativeProcess
 
 PRESET_NAMES = ("tiny", "cpu", "gpu")
 #: The loop settings of every tiny preset: a few seconds, every code path (checkpoint, preview, eval) once.
@@ -24,7 +25,7 @@ LOOP_TINY = {"steps": 30, "ckpt_every": 10, "log_every": 1, "preview_every": 10,
 
 BatchFn = Callable[[int], Any]  # step -> batch
 #: (name, process, batches, loop config) of one training stage
-Stage = tuple[str, GenerativeProcess, BatchFn, dict[str, Any]]
+Stage = tuple[str, "GenerativeProcess", BatchFn, dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ def resolve(recipe: Recipe, modality: str, preset: str, steps: int | None = None
 
 def random_batches(train: torch.Tensor, batch_size: int, seed: int, device: str | torch.device) -> BatchFn:
     """step -> a batch drawn with a generator seeded by the step, so a resumed run sees the same data."""
+    import torch
 
     def batch(step: int) -> torch.Tensor:
         g = torch.Generator().manual_seed(seed * 7_919 + step)
