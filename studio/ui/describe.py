@@ -26,7 +26,7 @@ def metrics_markdown(schema: MetricSchema, metrics: dict) -> str:
     keys = [k for k in (*schema.table, *EXTRA_ROWS) if k in metrics and k not in ("collapsed", "mode_collapse")]
     with_real = any(k + REAL_SUFFIX in metrics for k in keys)
     head = (f"| recorded ({metrics.get('n_samples', '?')} {schema.sample_noun}, seed {metrics.get('seed', '?')}) "
-            f"| model |" + (f" {schema.real_label} |" if with_real else ""))
+            f"| value |" + (f" {schema.real_label} |" if with_real else ""))
     rule = "|---|---|" + ("---|" if with_real else "")
     rows = []
     for key in keys:

