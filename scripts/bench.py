@@ -25,15 +25,36 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np
-import torch
-from torch.utils.flop_counter import FlopCounterMode
-
 from studio import manifest
-from studio.atomic import atomic_write_text
-from studio.export import check_parity
-from studio.modalities import BY_NAME
-from studio.runtime import CUDA, make_session
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                        help="where both runtimes run; cuda stops if CUDA is not really used (default: cpu)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(),
+                        help="CPU threads for both runtimes (default: every core)")
+    parser.add_argument("--seconds", type=float, default=1.5, help="time per measurement, seconds (default: 1.5)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternating rounds; the best of each side is kept (default: 3)")
+    parser.add_argument("--batches", default="1,64", help="batch sizes, comma-separated (default: 1,64)")
+    parser.add_argument("--trained-dir", default=str(manifest.TRAINED_DIR),
+                        help="the folder holding manifest.json (default: trained/)")
+    parser.add_argument("--out", default=None, help="also write the table (markdown) and raw JSON here")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    ARGS = parse_args()  # --help and bad arguments answer before torch is imported
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+from studio.atomic import atomic_write_text  # noqa: E402
+from studio.export import check_parity  # noqa: E402
+from studio.modalities import BY_NAME  # noqa: E402
+from studio.runtime import CUDA, make_session  # noqa: E402
 
 
 def build_process(config: dict):  # noqa: ANN201 - a studio.families.base.GenerativeProcess
@@ -201,16 +222,7 @@ def bench_music_rendering(entries: list[dict], root: Path, args: argparse.Namesp
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
-    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="CPU threads for both runtimes")
-    parser.add_argument("--seconds", type=float, default=1.5, help="time per measurement")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; the best of each side is kept")
-    parser.add_argument("--batches", default="1,64")
-    parser.add_argument("--trained-dir", default=str(manifest.TRAINED_DIR))
-    parser.add_argument("--out", default=None, help="also write the table (markdown) and raw JSON here")
-    args = parser.parse_args()
+def main(args: argparse.Namespace) -> None:
 
     if args.device == "cuda":
         if not torch.cuda.is_available():
@@ -296,4 +308,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(ARGS)

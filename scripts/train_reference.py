@@ -18,32 +18,41 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np
-import onnxruntime as ort
-import torch
-import torch.nn.functional as F
-from tqdm.auto import tqdm
-
-from studio.atomic import atomic_write, atomic_write_json, atomic_write_text
-from studio.export import _quiet_export, check_parity
-from studio.image.codec import to_unit_range
-from studio.image.data import CLASS_NAMES, PROVENANCE, load_fashion_mnist
-from studio.image.metrics import CLASSIFIER, REFERENCE_DIR, STATS
-from studio.image.networks.classifier import ReferenceClassifier, Uint8Classifier
-from studio.manifest import git_commit
-from studio.modality import DataMissing
-
-
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--modality", default="image", choices=("image", "text"))
+    parser.add_argument("--modality", default="image", choices=("image", "text"),
+                        help="which reference model to train (default: image)")
     parser.add_argument("--data-dir", default=None, help="where the data set is (default: the installed one)")
     parser.add_argument("--epochs", type=int, default=None, help="default: 4 (image), 2 (text)")
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--out", default=str(REFERENCE_DIR))
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=None, help="text: stop after this many steps (smoke tests)")
-    args = parser.parse_args()
+    parser.add_argument("--batch-size", type=int, default=128, help="default: 128")
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "trained" / "_reference"),
+                        help="where the files go (default: trained/_reference)")
+    parser.add_argument("--seed", type=int, default=0, help="default: 0")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="text: stop after this many steps, for smoke tests (default: train fully)")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    ARGS = parse_args()  # --help and bad arguments answer before torch is imported
+
+import numpy as np  # noqa: E402
+import onnxruntime as ort  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from tqdm.auto import tqdm  # noqa: E402
+
+from studio.atomic import atomic_write, atomic_write_json, atomic_write_text  # noqa: E402
+from studio.export import _quiet_export, check_parity  # noqa: E402
+from studio.image.codec import to_unit_range  # noqa: E402
+from studio.image.data import CLASS_NAMES, PROVENANCE, load_fashion_mnist  # noqa: E402
+from studio.image.metrics import CLASSIFIER, STATS  # noqa: E402
+from studio.image.networks.classifier import ReferenceClassifier, Uint8Classifier  # noqa: E402
+from studio.manifest import git_commit  # noqa: E402
+from studio.modality import DataMissing  # noqa: E402
+
+
+def main(args: argparse.Namespace) -> None:
     if args.modality == "text":
         from text_reference import train_text_reference
 
@@ -143,4 +152,4 @@ It was trained once by `python scripts/train_reference.py` and is never tuned to
 
 
 if __name__ == "__main__":
-    main()
+    main(ARGS)

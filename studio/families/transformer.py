@@ -148,7 +148,8 @@ class TransformerProcess(GenerativeProcess):
         example = (torch.randint(0, self.vocab, (2, 3)), torch.zeros(layers, 2, 2, heads, 5, head_dim))
         export_onnx(LeanStep(self.gpt).eval(), example, tmp_step, input_names=[TOKENS_INPUT, PAST_INPUT],
                     output_names=[LOGITS_OUTPUT, PRESENT_OUTPUT],
-                    dynamic_shapes={"tokens": {0: batch, 1: seq}, "past": {2: batch, 4: past_len}},
+                    # the cache's batch axis is the tokens' (one name, given once: naming it twice makes torch warn)
+                    dynamic_shapes={"tokens": {0: batch, 1: seq}, "past": {2: torch.export.Dim.DYNAMIC, 4: past_len}},
                     metadata=step_metadata(family=self.family, modality=self.modality, vocab=self.vocab,
                                            bos=self.bos, seq_len=self.seq_len, layers=layers, heads=heads,
                                            head_dim=head_dim,
