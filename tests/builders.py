@@ -20,6 +20,9 @@ def config_of(family: str, modality: str, preset: str = "tiny") -> dict[str, Any
     return resolve(recipe_of(family, modality), modality, preset)
 
 
-def build_tiny(family: str, modality: str) -> GenerativeProcess:
-    """The tiny preset's process, with random weights."""
+def build_tiny(family: str, modality: str, seed: int = 0) -> GenerativeProcess:
+    """The tiny preset's process, with random weights drawn for ``seed`` (the same weights on every call)."""
+    import torch
+
+    torch.manual_seed(seed)
     return recipe_of(family, modality).build(config_of(family, modality), None)

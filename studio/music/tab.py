@@ -24,7 +24,7 @@ from studio.music.codec import to_midi_bytes
 from studio.music.data import STEPS_PER_BAR
 from studio.music.render import mel_spectrogram_image, piano_roll_image, render_audio, to_wav_bytes, warm_up
 from studio.music.sampling import draw_piece, fragment_bars
-from studio.runtime import GeneratorUnavailable, slerp_noise
+from studio.runtime import GeneratorUnavailable, latent_line, slerp_noise
 from studio.serving import ModelRegistry, ServedModel
 from studio.ui import compare
 from studio.ui.describe import describe, model_choices
@@ -196,11 +196,7 @@ def latent_path(registry: ModelRegistry, model: ServedModel, generator, mode: ob
     except GeneratorUnavailable as exc:
         raise gr.Error(str(exc)) from None
     z = encoder.run(["z"], {"sample": grids})[0]  # (2, latent) posterior means
-    ts = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
-    path = (1 - ts) * z[0] + ts * z[1]  # (steps, latent)
-    # A generator that also takes sampling noise after the latent gets zeros there (its median draw).
-    path = np.concatenate([path, np.zeros((steps, generator.z_dim - path.shape[1]), np.float32)], axis=1)
-    return path.astype(np.float32), f"{pieces[0]} → {pieces[1]}"
+    return latent_line(z[0], z[1], steps, generator.z_dim), f"{pieces[0]} → {pieces[1]}"
 
 
 def interpolate_music(registry: ModelRegistry, model_id: object, mode: object, seed_a: object, seed_b: object,

@@ -9,7 +9,7 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-from studio.runtime import GeneratorUnavailable
+from studio.runtime import GeneratorUnavailable, latent_line
 from studio.serving import ModelRegistry
 from studio.text import MODALITY
 from studio.text.codec import decode, decode_lines, encode_lines, map_prompt
@@ -118,13 +118,8 @@ def interpolate_lines(registry: ModelRegistry, model_id: object, line_a: object,
         encoder = registry.extra_session(model.id, "encoder")
     except GeneratorUnavailable as exc:
         raise gr.Error(str(exc)) from None
-    z = encoder.run(["z"], {"sample": encode_lines(texts, charset, length)})[0]  # (2, z_dim) posterior means
-    ts = np.linspace(0.0, 1.0, n, dtype=np.float32)[:, None]
-    path = (1 - ts) * z[0] + ts * z[1]  # (n, latent)
-    # A generator that also takes sampling noise gets zeros there: every character is the median draw,
-    # so the lines change only because the latent does.
-    path = np.concatenate([path, np.zeros((n, generator.z_dim - path.shape[1]), np.float32)], axis=1)
-    return "\n".join(decode_lines(generator.run(path.astype(np.float32)), charset))
+    z = encoder.run(["z"], {"sample": encode_lines(texts, charset, length)})[0]  # (2, latent) posterior means
+    return "\n".join(decode_lines(generator.run(latent_line(z[0], z[1], n, generator.z_dim)), charset))
 
 
 # -- compare -----------------------------------------------------------------------------

@@ -79,6 +79,6 @@ def rescore(registry: ModelRegistry, modality: Modality, n_samples: int, seed: i
     """Every available model's metrics recomputed live on ``n_samples`` samples, through the protocol."""
     if modality.name not in _REFERENCES:
         _REFERENCES[modality.name] = modality.protocol().open_reference("cpu")
-    reference = _REFERENCES[modality.name]
-    return {model_id: evaluate(registry.get(model_id).generator, modality.protocol(), reference, n_samples, seed)
+    protocol, reference = modality.protocol(), _REFERENCES[modality.name]
+    return {model_id: evaluate(registry.get(model_id).generator, protocol, reference, n_samples, seed)
             for model_id in registry.ids(modality.name) if registry.get(model_id).available}

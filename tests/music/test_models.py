@@ -24,7 +24,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _tiny(family: str):
-    torch.manual_seed(0)
     return build_tiny(family, "music")
 
 

@@ -15,7 +15,6 @@ from tests.builders import build_tiny, config_of
 
 
 def _tiny(family: str):
-    torch.manual_seed(0)
     return build_tiny(family, "text")
 
 
