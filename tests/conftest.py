@@ -76,6 +76,17 @@ class TinyExport:
     data: Any  # a random batch of 64 samples shaped like the recipe's data
     folder: Path  # generator.onnx and its extra files
     report: dict  # what process.export returned (files, parity)
+    warnings: list[str]  # what Python warned about while it was exported (and, for music, trained)
+
+
+def recorded_warnings(call: Any) -> tuple[Any, list[str]]:
+    """``call()``'s result and every warning it raised, each as 'Category: message'."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = call()
+    return result, [f"{w.category.__name__}: {w.message}" for w in caught]
 
 
 #: The tiny music VAE, trained and registered by its script in a background process started once the tests are
@@ -132,7 +143,9 @@ def _background_vae(trained: Path) -> dict[str, Any]:
     process.load_state_dict(torch.load(folder / "run" / "checkpoint.pt", weights_only=False)["process"])
     extra = {key: Path(entry[key]["path"]).name for key in manifest.EXTRA_FILES if key in entry}
     exported = {"onnx": manifest.path_of(entry, "onnx", trained), "files": extra, "parity": metrics["export_parity"]}
-    return {"entry": entry, "metrics": metrics, "process": process.cpu().eval(), "exported": exported}
+    warned = [line for line in (folder / "log.txt").read_text().splitlines() if "Warning: " in line]
+    return {"entry": entry, "metrics": metrics, "process": process.cpu().eval(), "exported": exported,
+            "warnings": warned}
 
 
 class MusicPipeline(dict):
@@ -152,8 +165,10 @@ def _run_music(family: str, trained: Path) -> dict[str, Any]:
     from studio.modalities import ALL
     from studio.training.pipeline import run
 
-    return run(family, ALL, ["--modality", "music", "--preset", "tiny", "--quiet", "--run-dir",
-                             str(trained.parent / "runs" / family), "--out-dir", str(trained)])
+    result, warned = recorded_warnings(lambda: run(family, ALL, [
+        "--modality", "music", "--preset", "tiny", "--quiet", "--run-dir", str(trained.parent / "runs" / family),
+        "--out-dir", str(trained)]))
+    return {**result, "warnings": warned}
 
 
 @pytest.fixture(scope="session")
@@ -190,15 +205,15 @@ def tiny_export(tmp_path_factory, request):
             return done[(family, modality)]
         if modality == "music" and cache_path().exists():
             result = request.getfixturevalue("music_pipeline")[family]
-            process, report = result["process"], result["exported"]
+            process, report, warned = result["process"], result["exported"], result["warnings"]
             folder = report["onnx"].parent
         else:
             process = build_tiny(family, modality)
             folder = tmp_path_factory.mktemp(f"{modality}-{family}")
             Trainer(process, random_batches(process.example_batch(64), 8, seed=0, device="cpu"),
                     LoopConfig(steps=4, ckpt_every=2, warmup_steps=1), folder / "run", show_progress=False).fit()
-            report = process.export(folder)
-        done[(family, modality)] = TinyExport(process.eval(), process.example_batch(64), folder, report)
+            report, warned = recorded_warnings(lambda: process.export(folder))
+        done[(family, modality)] = TinyExport(process.eval(), process.example_batch(64), folder, report, warned)
         return done[(family, modality)]
 
     return get

@@ -1,7 +1,8 @@
 """Music grids made audible and visible: synthesized audio, WAV bytes, a piano roll, a mel spectrogram.
 
-Numpy (and Pillow for pictures) at import time; torch/torchaudio, soundfile and matplotlib are imported
-inside the functions that need them (``warm_up`` imports them ahead of the first request).
+Numpy (and Pillow for pictures) at import time; the DSP runs on torchaudio when it is installed and on
+numpy otherwise (studio.music.dsp); soundfile and matplotlib are imported inside the functions that need
+them (``warm_up`` imports everything ahead of the first request).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import threading
 
 import numpy as np
 
+from studio.music import dsp
 from studio.music.codec import grid_to_notes
 from studio.music.data import (
     FIRST_PITCH_TOKEN,
@@ -28,7 +30,7 @@ SYNTH_RATE = 11025  # internal synthesis rate; fundamentals reach 880 Hz, partia
 LOWPASS_HZ = 4000.0
 TAIL_SECONDS = 1.0  # release + reverb tail after the last step (the length is duration + this)
 PEAK = 0.9
-FILTER_HEADROOM = 0.5  # peak level fed to the low-pass, whose output torchaudio clamps to [-1, 1]
+FILTER_HEADROOM = 0.5  # peak level fed to the low-pass, whose output is clamped to [-1, 1]
 REVERB_SECONDS, REVERB_RT60, REVERB_WET, REVERB_SEED = 1.0, 0.9, 0.25, 1234
 ATTACK, DECAY, SUSTAIN, RELEASE = 0.02, 0.15, 0.6, 0.12  # seconds, seconds, level, seconds
 #: Relative amplitudes of harmonics 1, 2, 3, ... per voice: a different colour for each part.
@@ -95,24 +97,20 @@ def reverb_impulse(rate: int, seconds: float = REVERB_SECONDS, rt60: float = REV
 def render_audio(grid: np.ndarray, tempo_bpm: float = 100.0, sample_rate: int = 22050) -> np.ndarray:
     """Hear a grid: float32 mono [round((T * step + TAIL_SECONDS) * sample_rate)], peak ~0.9.
 
-    Additive synthesis at SYNTH_RATE (cheap), then torchaudio DSP: a low-pass biquad to soften
+    Additive synthesis at SYNTH_RATE (cheap), then DSP (studio.music.dsp): a low-pass biquad to soften
     the partials, a short reverb by FFT convolution with a seeded noise impulse response, and
     resampling to ``sample_rate``. A grid with no notes gives exact silence.
     """
-    import torch
-    import torchaudio.functional as AF
-
     dry = synthesize(grid, tempo_bpm, SYNTH_RATE)  # (n,), four voices add up to peaks of ~5
     dry_peak = float(np.abs(dry).max()) if len(dry) else 0.0
-    if dry_peak > 0:  # torchaudio's biquad clamps its output to [-1, 1]: leave it headroom
+    if dry_peak > 0:  # the biquad clamps its output to [-1, 1] (as torchaudio's does): leave it headroom
         dry *= np.float32(FILTER_HEADROOM / dry_peak)
-    dry = torch.from_numpy(dry)
-    soft = AF.lowpass_biquad(dry, SYNTH_RATE, LOWPASS_HZ)
-    wet = AF.fftconvolve(soft, torch.from_numpy(reverb_impulse(SYNTH_RATE)))[: len(soft)]
+    soft = dsp.lowpass(dry, SYNTH_RATE, LOWPASS_HZ)
+    wet = dsp.convolve(soft, reverb_impulse(SYNTH_RATE))[: len(soft)]
     mixed = (1 - REVERB_WET) * soft + REVERB_WET * wet
-    out = AF.resample(mixed, SYNTH_RATE, sample_rate) if sample_rate != SYNTH_RATE else mixed
+    out = dsp.resample(mixed, SYNTH_RATE, sample_rate)
     target = round(len(dry) / SYNTH_RATE * sample_rate)
-    audio = out.numpy().astype(np.float32)[:target]
+    audio = out.astype(np.float32)[:target]
     audio = np.pad(audio, (0, target - len(audio)))
     peak = float(np.abs(audio).max()) if len(audio) else 0.0
     return audio * np.float32(PEAK / peak) if peak > 1e-6 else np.zeros_like(audio)
@@ -183,14 +181,11 @@ def mel_spectrogram_image(audio: np.ndarray, sample_rate: int, width: int = 800,
     ``f_max`` defaults to 6 kHz because render_audio's content ends near 5.5 kHz (SYNTH_RATE / 2).
     """
     import matplotlib
-    import torch
-    import torchaudio.transforms as T
     from PIL import Image
 
-    wave = torch.from_numpy(np.asarray(audio, dtype=np.float32))  # (n,)
-    mel = T.MelSpectrogram(sample_rate=sample_rate, n_fft=1024, hop_length=256, n_mels=n_mels,
-                           f_max=min(f_max, sample_rate / 2))(wave)  # (n_mels, frames)
-    db = T.AmplitudeToDB(stype="power", top_db=top_db)(mel).numpy()
+    mel = dsp.mel_power(np.asarray(audio, dtype=np.float32), sample_rate, n_fft=1024, hop=256, n_mels=n_mels,
+                        f_max=min(f_max, sample_rate / 2))  # (n_mels, frames)
+    db = 10.0 * np.log10(np.maximum(mel, 1e-10))
     level = np.clip((db - db.max() + top_db) / top_db, 0.0, 1.0)[::-1]  # (n_mels, frames), 1 = loudest
     rgb = (matplotlib.colormaps["magma"](level)[..., :3] * 255).astype(np.uint8)
     return np.asarray(Image.fromarray(rgb).resize((width, height), Image.BILINEAR), dtype=np.uint8)
@@ -201,7 +196,7 @@ _warmed = False
 
 
 def warm_up(sample_rate: int = 22050) -> None:
-    """Import torch/torchaudio, soundfile and matplotlib and render one bar through every path, once.
+    """Import the DSP backend, soundfile and matplotlib and render one bar through every path, once.
 
     The first render in a process pays several seconds of imports and first-call set-up; the app runs
     this in a background thread at start-up. Thread-safe: a render that arrives mid-warm-up waits for it.

@@ -60,6 +60,7 @@ def test_generator_shapes_and_sample_format(family, modality):
     pytest.param(*r, marks=[pytest.mark.uses_music_vae] if r == ("vae", "music") else []) for r in ONE_SHOT])
 def test_trains_exports_and_matches_onnx_runtime(family, modality, tiny_export):
     done = tiny_export(family, modality)  # trained 4 steps, exported through process.export
+    assert not done.warnings, f"exporting the {modality} {family} warned: {done.warnings}"
     process, path, report = done.process, done.folder / "generator.onnx", done.report["parity"]
     assert report["share_differing"] <= 0.01 or report["samples_differing"] <= 2  # 2 of 16: see check_parity
     info = validate_file(path)

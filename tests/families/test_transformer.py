@@ -11,6 +11,7 @@ from studio.decoding import choose, generate, torch_step
 from studio.runtime import AutoregressiveGenerator, load_generator
 from studio.training.loop import LoopConfig, Trainer
 from tests.builders import build_tiny, random_batches
+from tests.conftest import recorded_warnings
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,8 @@ def exported(tmp_path_factory):
     Trainer(process, random_batches(data, 8, seed=0, device="cpu"), LoopConfig(steps=3, warmup_steps=1),
             tmp_path_factory.mktemp("run"), show_progress=False).fit()
     out = tmp_path_factory.mktemp("export")
-    report = process.export(out)
+    report, warned = recorded_warnings(lambda: process.export(out))
+    assert not warned, f"exporting the Transformer's step graph warned: {warned}"
     return process, report, out
 
 

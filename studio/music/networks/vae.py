@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from studio.layers.draws import inverse_cdf_draw, normal_to_uniform
-from studio.layers.gru import gru_cell
+from studio.layers.gru import gru_cell, run_gru
 
 VOICES = 4
 
@@ -37,7 +37,7 @@ class FragmentEncoder(nn.Module):
 
     def forward(self, grid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.embed(grid).flatten(2)  # (B, T, 4E)
-        _, h = self.rnn(x)  # h: (2, B, H), forward and backward final states
+        _, h = run_gru(self.rnn, x)  # h: (2, B, H), forward and backward final states
         mean, logvar = self.to_stats(torch.cat([h[0], h[1]], dim=1)).chunk(2, dim=1)
         return mean, logvar.clamp(-10.0, 6.0)
 

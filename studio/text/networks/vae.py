@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from studio.layers.draws import inverse_cdf_draw, normal_to_uniform
-from studio.layers.gru import gru_cell
+from studio.layers.gru import gru_cell, run_gru
 
 
 class LineEncoder(nn.Module):
@@ -28,7 +28,7 @@ class LineEncoder(nn.Module):
         self.to_stats = nn.Linear(2 * hidden, 2 * z_dim)
 
     def forward(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        _, h = self.rnn(self.embed(ids))  # h: (2, B, H), forward and backward final states
+        _, h = run_gru(self.rnn, self.embed(ids))  # h: (2, B, H), forward and backward final states
         mean, logvar = self.to_stats(torch.cat([h[0], h[1]], dim=1)).chunk(2, dim=1)
         return mean, logvar.clamp(-10.0, 6.0)
 

@@ -1,0 +1,1 @@
+"""Tests of the command-line scripts and the install paths README prints."""

@@ -1,0 +1,68 @@
+"""The newcomer's path: help that answers without the heavy stack, the app without torch, README's commands."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+#: The scripts people run (text_reference.py is a module that train_reference.py imports).
+SCRIPTS = sorted(p.name for p in (ROOT / "scripts").glob("*.py") if '__name__ == "__main__"' in p.read_text())
+
+#: Run ``code`` with imports of the named top-level packages failing, as on a machine without them.
+BLOCKED_RUN = """
+import runpy, sys
+BLOCKED = set(sys.argv[1].split(","))
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ImportError(f"{name} is blocked: this path must not import it")
+sys.meta_path.insert(0, Blocker())
+sys.path.insert(0, sys.argv[2])
+code = sys.argv[3]
+sys.argv = sys.argv[4:]
+exec(code)
+"""
+
+
+def run_blocked(blocked: str, code: str, *argv: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", BLOCKED_RUN, blocked, str(ROOT), code, *argv], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("script", ["app.py", *(f"scripts/{s}" for s in SCRIPTS)])
+def test_help_answers_without_importing_the_heavy_stack(script):
+    # Fast help means reading the arguments before torch, gradio or onnxruntime are imported.
+    done = run_blocked("torch,torchaudio,gradio,onnxruntime,transformers,onnx,pandas,matplotlib",
+                       "runpy.run_path(sys.argv[0], run_name='__main__')", script, "--help")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "usage:" in done.stdout
+
+
+def test_the_app_builds_without_torch():
+    # requirements-app.txt has no torch: the whole app, music rendering included, must work without it.
+    done = run_blocked("torch,torchaudio,transformers,onnx,onnxscript",
+                       "import app; app.build_demo(); print('built')", timeout=300)
+    assert done.returncode == 0 and "built" in done.stdout, done.stderr[-3000:]
+
+
+def test_app_requirements_are_a_subset_without_the_training_stack():
+    def names(path: Path) -> set[str]:
+        lines = [line.split("#")[0].strip() for line in path.read_text().splitlines()]
+        return {line.split(";")[0].split("=")[0].split(">")[0].split("<")[0].strip().lower() for line in lines if line}
+
+    app, full = names(ROOT / "requirements-app.txt"), names(ROOT / "requirements.txt")
+    assert not app & {"torch", "torchaudio", "transformers", "onnxscript", "onnxruntime-gpu"}
+    assert app <= full, f"requirements-app.txt asks for packages the full install lacks: {app - full}"
+
+
+def test_readme_prints_two_commands_that_ci_runs():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from run_readme_commands import quick_start_commands
+
+    app, tests = quick_start_commands((ROOT / "README.md").read_text())
+    assert "app.py" in app and "pytest" in tests
+    assert "run_readme_commands.py" in (ROOT / ".ci" / "run").read_text()
