@@ -5,24 +5,36 @@ from __future__ import annotations
 import functools
 
 import gradio as gr
-import numpy as np
-import pandas as pd
 
 from studio.image import MODALITY
 from studio.image.codec import make_grid
 from studio.image.data import CLASS_NAMES
 from studio.runtime import slerp_noise
 from studio.serving import ModelRegistry
-from studio.ui import compare
+from studio.ui import charts
+from studio.ui.controls import (
+    CheckedSlider,
+    curves_section,
+    keep_results,
+    metrics_section,
+    model_dropdown,
+    seed_box,
+    status_line,
+)
 from studio.ui.describe import describe, model_choices, recorded_model
 from studio.ui.inputs import MAX_SEED, generator_for, parse_whole_number
+from studio.ui.results import png_path, remembered
 
 SCHEMA = MODALITY.schema
 MAX_IMAGES = 64
 MAX_FRAMES = 16
 GRID_SCALE = 3
 RESCORE_SAMPLES = 2000
-CHART_METRICS = ("precision", "recall", "density", "coverage")
+CHART_METRICS = ("fd", "precision", "recall", "density", "coverage", "kl_to_uniform")
+INTRO = ("**Fashion-MNIST**: 28×28 grey photos of clothes in ten classes. Pick a model on each side and "
+         "press **Generate**: the same seed gives both the same noise, so the difference is the model. "
+         "The bars under each grid show which classes its samples fall into (an even spread is healthy).")
+EXAMPLE_SEEDS = (7, 42, 2024)
 READING_GUIDE = """
 - **Fréchet distance** compares the reference classifier's features of 10,000 samples with those of the
   10,000 Fashion-MNIST test images. Lower is better; 10,000 real training images score 0.07.
@@ -30,30 +42,41 @@ READING_GUIDE = """
   **recall** the share of real images whose neighbourhood the samples reach (diversity).
   **Density** and **coverage** are outlier-robust versions of the two.
 - **Class histogram**: the reference classifier labels every sample. A healthy generator spreads its
-  samples over all ten classes; a collapsed one piles them into a few. *Class KL* sums that up:
-  0 is perfectly balanced, 2.30 is a single class.
+  samples over all ten classes (the dashed line, 10% each); a collapsed one piles them into a few.
+  *Class KL* sums that up: 0 is perfectly balanced, 2.30 is a single class. Every histogram shares one
+  y-axis that starts at zero, so bars compare across models.
 - **Likelihood** exists only for likelihood models: the flow's bits/dim is exact for its dequantized model,
   the VAE's is an upper bound (its negative ELBO), the Transformer's counts its VQ code tokens, not pixels.
   A GAN has none.
 """
 
 
-def describe_image(registry: ModelRegistry, model_id: object) -> tuple[str, pd.DataFrame]:
-    """A model's recorded metrics (markdown) and class histogram (for the bar plot)."""
+def _histogram_top(registry: ModelRegistry) -> float:
+    return charts.histogram_limit([registry.get(m).metrics.get("class_histogram") for m in registry.ids("image")])
+
+
+def describe_image(registry: ModelRegistry, model_id: object) -> tuple[str, object]:
+    """A model's recorded metrics (markdown) and class histogram (a chart on the modality's shared axis)."""
     model = recorded_model(registry, model_id)
     hist = None if isinstance(model, str) else model.metrics.get("class_histogram")
-    return describe(registry, SCHEMA, model_id), compare.histogram_frame(hist, CLASS_NAMES)
+    figure, summary = charts.class_histogram({str(model_id): hist}, CLASS_NAMES, top=_histogram_top(registry))
+    return describe(registry, SCHEMA, model_id) + f"\n\n*Class histogram: {summary}*", figure
 
 
-def generate(registry: ModelRegistry, model_id: str, seed: object,
-             count: object) -> tuple[np.ndarray, str, pd.DataFrame]:
-    """Grid of ``count`` images from ``model_id`` for ``seed``, with its card and class histogram."""
+@remembered
+def grid_file(registry: ModelRegistry, model_id: str, seed: int, count: int) -> str:
+    """PNG of ``count`` images from ``model_id`` for ``seed`` (deterministic, so finished files are reused)."""
+    images = generator_for(registry, model_id).sample(count, seed=seed)  # (count, 28, 28, 1) uint8
+    return png_path(make_grid(images, scale=GRID_SCALE), f"{model_id}-seed{seed}-n{count}")
+
+
+def generate(registry: ModelRegistry, model_id: str, seed: object, count: object) -> tuple[str, str, object]:
+    """Grid of ``count`` images from ``model_id`` for ``seed`` (a PNG path), with its card and class histogram."""
     count_n = parse_whole_number(count, "Number of images", 1, MAX_IMAGES)
     seed_n = parse_whole_number(seed, "Seed", 0, MAX_SEED)
-    generator = generator_for(registry, model_id)
-    images = generator.sample(count_n, seed=seed_n)  # (count, 28, 28, 1) uint8
+    path = grid_file(registry, str(model_id), seed_n, count_n)
     info, hist = describe_image(registry, model_id)
-    return make_grid(images, scale=GRID_SCALE), info, hist
+    return path, info, hist
 
 
 def generate_both(registry: ModelRegistry, left_model: str, right_model: str, seed: object, left_count: object,
@@ -65,89 +88,88 @@ def generate_both(registry: ModelRegistry, left_model: str, right_model: str, se
     return (seed_n, seed_n, *left, *right)
 
 
-def interpolate(registry: ModelRegistry, model_id: str, seed_a: object, seed_b: object, frames: object) -> np.ndarray:
-    """A strip of frames walking the latent space from seed A's noise to seed B's."""
-    a = parse_whole_number(seed_a, "Seed A", 0, MAX_SEED)
-    b = parse_whole_number(seed_b, "Seed B", 0, MAX_SEED)
-    n = parse_whole_number(frames, "Frames", 2, MAX_FRAMES)
+@remembered
+def strip_file(registry: ModelRegistry, model_id: str, a: int, b: int, n: int) -> str:
     generator = generator_for(registry, model_id)
     if not generator.z_dim:
         raise gr.Error(f"'{model_id}' draws its samples token by token and has no latent noise to walk through. "
                        "Pick a latent model (GAN, VAE or flow).")
-    images = generator.run(slerp_noise(generator.z_dim, a, b, n))
-    return make_grid(images, columns=n, scale=GRID_SCALE)
+    images = generator.run(slerp_noise(generator.z_dim, a, b, n))  # (n, 28, 28, 1)
+    return png_path(make_grid(images, columns=n, scale=GRID_SCALE), f"{model_id}-path-{a}-{b}-{n}")
 
 
-def generate_all(registry: ModelRegistry, seed: object, count: object) -> list[np.ndarray | None]:
+def interpolate(registry: ModelRegistry, model_id: str, seed_a: object, seed_b: object, frames: object) -> str:
+    """A strip of frames walking the latent space from seed A's noise to seed B's (a PNG path)."""
+    a = parse_whole_number(seed_a, "Seed A", 0, MAX_SEED)
+    b = parse_whole_number(seed_b, "Seed B", 0, MAX_SEED)
+    n = parse_whole_number(frames, "Frames", 2, MAX_FRAMES)
+    return strip_file(registry, str(model_id), a, b, n)
+
+
+def generate_all(registry: ModelRegistry, seed: object, count: object) -> list[str | None]:
     """Every image model's grid for one seed; an unavailable model shows no grid, not an error."""
     count_n = parse_whole_number(count, "Number of images", 1, MAX_IMAGES)
     seed_n = parse_whole_number(seed, "Seed", 0, MAX_SEED)
-    grids = []
-    for model_id in registry.ids("image"):
-        model = registry.get(model_id)
-        grids.append(make_grid(model.generator.sample(count_n, seed=seed_n), scale=2) if model.available else None)
-    return grids
+    return [grid_file(registry, m, seed_n, count_n) if registry.get(m).available else None
+            for m in registry.ids("image")]
 
 
-def recorded_comparison(registry: ModelRegistry) -> tuple[pd.DataFrame, pd.DataFrame]:
-    table = compare.metrics_table(registry, MODALITY)
-    return table, compare.share_frame(table, SCHEMA, CHART_METRICS)
-
-
-def rescore_now(registry: ModelRegistry, seed: object) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Recompute the metrics live on a smaller sample (RESCORE_SAMPLES per model)."""
-    seed_n = parse_whole_number(seed, "Seed", 0, MAX_SEED)
-    try:
-        live = compare.rescore(registry, MODALITY, RESCORE_SAMPLES, seed_n)
-    except FileNotFoundError as exc:
-        raise gr.Error(str(exc)) from None
-    table = compare.metrics_table(registry, MODALITY, live=live)
-    return table, compare.share_frame(table, SCHEMA, CHART_METRICS)
+def alt_for(model_id: object, seed: object, count: object) -> dict:
+    """The grid's alt text: what a screen reader says instead of the picture."""
+    return gr.update(alt_text=f"{count} generated Fashion-MNIST images from {model_id}, seed {seed}")
 
 
 # -- layout ----------------------------------------------------------------------------
 def image_panel(registry: ModelRegistry, side: str, default: str | None) -> dict[str, gr.components.Component]:
-    with gr.Column(elem_id=f"panel-{side}"):
-        model = gr.Dropdown(model_choices(registry, "image"), value=default, label="Model", allow_custom_value=True,
-                            elem_id=f"model-{side}")
-        with gr.Row():
-            seed = gr.Number(value=0, label="Seed", precision=None, elem_id=f"seed-{side}")
-            count = gr.Number(value=16, label=f"Images (1–{MAX_IMAGES})", precision=None, elem_id=f"count-{side}")
+    with gr.Column(elem_id=f"panel-{side}", min_width=300):
+        model = model_dropdown(model_choices(registry, "image"), default, f"model-{side}")
+        with gr.Row(equal_height=True):
+            seed = seed_box(0, "Seed", f"seed-{side}")
+            count = CheckedSlider(1, MAX_IMAGES, value=16, step=1, label="Images", elem_id=f"count-{side}", scale=3)
         button = gr.Button("Generate", variant="primary", elem_id=f"generate-{side}")
-        grid = gr.Image(label="Samples", type="numpy", format="png", interactive=False, elem_id=f"grid-{side}")
-        info_text, hist_value = describe_image(registry, default) if default else \
-            ("", compare.histogram_frame(None, CLASS_NAMES))
-        info = gr.Markdown(info_text, elem_id=f"info-{side}")
-        hist = gr.BarPlot(hist_value, x="class", y="share", label="Class histogram (recorded, reference classifier)",
-                          sort=list(CLASS_NAMES), x_label_angle=-30, elem_id=f"hist-{side}")
+        status = status_line(f"status-{side}")
+        first = generate(registry, default, 0, 16) if default and registry.get(default).available else \
+            (None, "", None)
+        grid = gr.Image(first[0], label="Samples", type="filepath", interactive=False, elem_id=f"grid-{side}",
+                        alt_text=f"16 generated Fashion-MNIST images from {default}, seed 0")
+        info = gr.Markdown(first[1], elem_id=f"info-{side}", elem_classes=["metrics"])
+        hist = gr.Plot(first[2], show_label=False, elem_id=f"hist-{side}")
     button.click(functools.partial(generate, registry), [model, seed, count], [grid, info, hist],
-                 api_name=f"generate_{side}", concurrency_limit=4)
+                 api_name=f"generate_{side}", concurrency_limit=4, **keep_results(status)).success(
+        alt_for, [model, seed, count], [grid], api_visibility="private", show_progress="hidden")
     model.change(functools.partial(describe_image, registry), [model], [info, hist], api_name=f"describe_{side}",
-                 concurrency_limit=4)
-    return {"model": model, "seed": seed, "count": count, "grid": grid, "info": info, "hist": hist}
+                 concurrency_limit=4, **keep_results(status))
+    return {"model": model, "seed": seed, "count": count, "grid": grid, "info": info, "hist": hist,
+            "status": status}
 
 
 def interpolation_section(registry: ModelRegistry) -> None:
     latent = model_choices(registry, "image", latent_only=True)
     gr.Markdown("### Latent interpolation\nWalk from one seed's noise to another's: a smooth path means the "
                 "generator learned a continuous space rather than memorising pictures.")
-    with gr.Row():
-        model = gr.Dropdown(latent, value=latent[0][1] if latent else None, label="Model", allow_custom_value=True,
-                            elem_id="interp-model")
-        seed_a = gr.Number(value=1, label="Seed A", precision=None, elem_id="interp-seed-a")
-        seed_b = gr.Number(value=2, label="Seed B", precision=None, elem_id="interp-seed-b")
-        frames = gr.Number(value=8, label=f"Frames (2–{MAX_FRAMES})", precision=None, elem_id="interp-frames")
-        button = gr.Button("Interpolate", elem_id="interp-run")
-    strip = gr.Image(label="Interpolation", type="numpy", format="png", interactive=False, elem_id="interp-strip")
+    default = latent[0][1] if latent else None
+    with gr.Row(equal_height=True):
+        model = model_dropdown(latent, default, "interp-model")
+        seed_a = seed_box(1, "Seed A", "interp-seed-a")
+        seed_b = seed_box(2, "Seed B", "interp-seed-b")
+        frames = CheckedSlider(2, MAX_FRAMES, value=8, step=1, label="Frames", elem_id="interp-frames")
+    button = gr.Button("Interpolate", elem_id="interp-run")
+    status = status_line("interp-status")
+    first = interpolate(registry, default, 1, 2, 8) if default and registry.get(default).available else None
+    strip = gr.Image(first, label="Interpolation", type="filepath", interactive=False, elem_id="interp-strip",
+                     alt_text=f"8 images on the path from seed 1 to seed 2 of {default}")
     button.click(functools.partial(interpolate, registry), [model, seed_a, seed_b, frames], [strip],
-                 api_name="interpolate", concurrency_limit=4)
+                 api_name="interpolate", concurrency_limit=4, **keep_results(status)).success(
+        lambda m, a, b, n: gr.update(alt_text=f"{n} images on the path from seed {a} to seed {b} of {m}"),
+        [model, seed_a, seed_b, frames], [strip], api_visibility="private", show_progress="hidden")
 
 
 def build_tab(registry: ModelRegistry) -> None:
     ids = registry.ids("image")
-    with gr.Row():
-        shared_seed = gr.Number(value=0, label="Seed for both panels", precision=None, elem_id="seed-both")
-        both = gr.Button("Generate both with this seed", elem_id="generate-both")
+    gr.Markdown(INTRO, elem_classes=["tab-intro"])
+    with gr.Row(equal_height=True):
+        shared_seed = seed_box(0, "Seed for both panels", "seed-both")
+        both = gr.Button("Generate both with this seed", elem_id="generate-both", scale=2)
     with gr.Row():
         left = image_panel(registry, "left", ids[0] if ids else None)
         right = image_panel(registry, "right", ids[1] if len(ids) > 1 else (ids[0] if ids else None))
@@ -155,7 +177,16 @@ def build_tab(registry: ModelRegistry) -> None:
                [left["model"], right["model"], shared_seed, left["count"], right["count"]],
                [left["seed"], right["seed"], left["grid"], left["info"], left["hist"],
                 right["grid"], right["info"], right["hist"]],
-               api_name="generate_both", concurrency_limit=2)
+               api_name="generate_both", concurrency_limit=2, show_progress_on=[left["status"], right["status"]])
+    if len(ids) > 1:  # one click: two models, one seed, both panels generated
+        pairs = [(ids[i % len(ids)], ids[(i + 1) % len(ids)], seed) for i, seed in enumerate(EXAMPLE_SEEDS)]
+        gr.Examples([[a, b, seed, 16, 16] for a, b, seed in pairs],
+                    [left["model"], right["model"], shared_seed, left["count"], right["count"]],
+                    [left["seed"], right["seed"], left["grid"], left["info"], left["hist"],
+                     right["grid"], right["info"], right["hist"]],
+                    fn=functools.partial(generate_both, registry), run_on_click=True, cache_examples=False,
+                    api_visibility="private", label="Examples: click one to compare two models on one seed",
+                    example_labels=[f"{a} vs {b}, seed {seed}" for a, b, seed in pairs], elem_id="examples-images")
     with gr.Accordion("How to read the numbers", open=False, elem_id="help-images"):
         gr.Markdown(READING_GUIDE)
     interpolation_section(registry)
@@ -163,32 +194,25 @@ def build_tab(registry: ModelRegistry) -> None:
 
 def build_compare(registry: ModelRegistry) -> None:
     ids = registry.ids("image")
-    gr.Markdown("Every image generator on the same seed. The table and charts are the recorded metrics "
-                "(10,000 samples each); **Re-score now** recomputes them live on "
+    gr.Markdown("## Image models\nEvery image generator on the same seed. The table and charts are the recorded "
+                "metrics (10,000 samples each); **Re-score now** recomputes them live on "
                 f"{RESCORE_SAMPLES:,} samples per model, so expect small differences.")
+    with gr.Row(equal_height=True):
+        seed = seed_box(0, "Seed", "compare-seed")
+        count = CheckedSlider(1, MAX_IMAGES, value=16, step=1, label="Images per model", elem_id="compare-count",
+                          scale=3)
+        run_all = gr.Button("Generate all", variant="primary", elem_id="compare-generate-all", scale=2)
+    status = status_line("compare-status")
+    first = generate_all(registry, 0, 16)
     with gr.Row():
-        seed = gr.Number(value=0, label="Seed", precision=None, elem_id="compare-seed")
-        count = gr.Number(value=16, label=f"Images per model (1–{MAX_IMAGES})", precision=None,
-                          elem_id="compare-count")
-        run_all = gr.Button("Generate all", variant="primary", elem_id="compare-generate-all")
-    with gr.Row():
-        grids = [gr.Image(label=model_id, type="numpy", format="png", interactive=False,
-                          elem_id=f"compare-grid-{model_id}") for model_id in ids]
-    table_value, chart_value = recorded_comparison(registry)
-    table = gr.Dataframe(table_value, label="Metrics (one row per model)", interactive=False, elem_id="compare-table")
-    rescore = gr.Button("Re-score now", elem_id="compare-rescore")
-    chart = gr.BarPlot(chart_value, x="metric", y="value", color="model", label="Precision, recall, density, coverage",
-                       elem_id="compare-chart")
-    with gr.Row():
-        for model_id in ids:
-            gr.BarPlot(compare.histogram_frame(registry.get(model_id).metrics.get("class_histogram"), CLASS_NAMES),
-                       x="class", y="share", sort=list(CLASS_NAMES), x_label_angle=-30,
-                       label=f"{model_id}: class histogram", elem_id=f"compare-hist-{model_id}")
-    with gr.Row():
-        for model_id in ids:
-            gr.LinePlot(compare.curves_frame(registry.get(model_id).curves), x="step", y="value", color="series",
-                        label=f"{model_id}: training curves", elem_id=f"compare-curves-{model_id}")
+        grids = [gr.Image(path, label=model_id, type="filepath", interactive=False, min_width=200,
+                          elem_id=f"compare-grid-{model_id}", alt_text=f"16 images from {model_id}, seed 0")
+                 for model_id, path in zip(ids, first)]
+    metrics_section(registry, MODALITY, CHART_METRICS, "compare", RESCORE_SAMPLES, "rescore")
+    hists = {m: registry.get(m).metrics.get("class_histogram") for m in ids}
+    hist_figure, hist_summary = charts.class_histogram(hists, CLASS_NAMES, title="Class histograms (recorded)")
+    gr.Plot(hist_figure, show_label=False, elem_id="compare-hist")
+    gr.Markdown(f"*{hist_summary}*", elem_id="compare-hist-summary")
+    curves_section(registry, ids, "compare")
     run_all.click(functools.partial(generate_all, registry), [seed, count], grids, api_name="generate_all",
-                  concurrency_limit=2)
-    rescore.click(functools.partial(rescore_now, registry), [seed], [table, chart], api_name="rescore",
-                  concurrency_limit=1)
+                  concurrency_limit=2, **keep_results(status))

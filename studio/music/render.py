@@ -131,11 +131,13 @@ VOICE_COLOURS = ((214, 39, 40), (44, 160, 44), (31, 119, 180), (148, 103, 189)) 
 _BLACK_KEYS = {1, 3, 6, 8, 10}
 
 
-def piano_roll_image(grid: np.ndarray, width: int = 800, row_px: int = 5) -> np.ndarray:
+def piano_roll_image(grid: np.ndarray, width: int = 800, row_px: int = 5, given_steps: int = 0) -> np.ndarray:
     """uint8 RGB [H, W, 3]: time left to right, pitch bottom to top, a colour per voice.
 
     Black-key rows are shaded, every C is labelled, beats and bars are ruled and bars numbered,
-    and each note starts with a dark edge so repeated notes stay distinguishable.
+    and each note starts with a dark edge so repeated notes stay distinguishable. With ``given_steps``,
+    the first steps (an opening the model was given) are tinted and a thick line marks where the
+    model's own music begins.
     """
     from PIL import Image, ImageDraw
 
@@ -150,6 +152,8 @@ def piano_roll_image(grid: np.ndarray, width: int = 800, row_px: int = 5) -> np.
     def y_of(pitch: int) -> int:
         return top + (PITCH_HIGH - pitch) * row_px
 
+    if given_steps:  # the given opening: a warm tint under everything else
+        draw.rectangle([left, top, left + given_steps * step_px, top + rows * row_px], fill=(255, 246, 222))
     for pitch in range(PITCH_LOW, PITCH_HIGH + 1):
         if pitch % 12 in _BLACK_KEYS:
             draw.rectangle([left, y_of(pitch), left + steps * step_px, y_of(pitch) + row_px - 1], fill=(242, 242, 242))
@@ -169,6 +173,11 @@ def piano_roll_image(grid: np.ndarray, width: int = 800, row_px: int = 5) -> np.
         colour = VOICE_COLOURS[note.voice]
         draw.rectangle([x0, y0, max(x1, x0), y0 + row_px - 1], fill=colour)
         draw.line([x0, y0, x0, y0 + row_px - 1], fill=tuple(c // 2 for c in colour))
+    if given_steps:
+        x = left + given_steps * step_px
+        draw.rectangle([x - 1, top, x + 1, top + rows * row_px], fill=(0, 0, 0))
+        draw.text((left + 2, top + rows * row_px - 12), "given", fill=(90, 60, 0))
+        draw.text((x + 4, top + rows * row_px - 12), "model ->", fill=(0, 0, 0))
     for v, (name, colour) in enumerate(zip(VOICES, VOICE_COLOURS)):
         draw.text((img.width - 4 - 12 * (len(VOICES) - v), 1), name[0].upper(), fill=colour)
     return np.asarray(img, dtype=np.uint8)

@@ -10,25 +10,33 @@ from __future__ import annotations
 
 import functools
 import json
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
-import pandas as pd
 
 from studio import manifest
 from studio.music import MODALITY
 from studio.music.codec import to_midi_bytes
-from studio.music.data import STEPS_PER_BAR
+from studio.music.data import REST, STEPS_PER_BAR
 from studio.music.render import mel_spectrogram_image, piano_roll_image, render_audio, to_wav_bytes, warm_up
 from studio.music.sampling import draw_piece, fragment_bars
 from studio.runtime import GeneratorUnavailable, latent_line, slerp_noise
 from studio.serving import ModelRegistry, ServedModel
-from studio.ui import compare
+from studio.ui.controls import (
+    CheckedDropdown,
+    CheckedSlider,
+    curves_section,
+    keep_results,
+    metrics_section,
+    model_dropdown,
+    seed_box,
+    status_line,
+)
 from studio.ui.describe import describe, model_choices
 from studio.ui.inputs import MAX_SEED, generator_for, parse_number, parse_whole_number
+from studio.ui.results import bytes_path, png_path, remembered
 
 MAX_BARS = 8
 MIN_TEMPO, MAX_TEMPO = 40, 200
@@ -40,7 +48,11 @@ NO_OPENING = ""
 SEEDS, FRAGMENTS = "two seeds (noise)", "two held-out fragments (encoder)"
 
 SCHEMA = MODALITY.schema
-CHART_METRICS = ("consonance_on_beats", "novelty", "distinct_fragments", "voice_crossing")
+CHART_METRICS = ("fd", "pitch_class_kl", "consonance_on_beats", "voice_crossing", "novelty", "distinct_fragments")
+RESCORE_SAMPLES = 500
+INTRO = ("**Bach chorales**: four-part hymns (soprano, alto, tenor, bass) on a grid of 16th notes, heard through "
+         "a simple synthesizer. Pick two models and press **Generate**; the Transformer can continue the opening "
+         "of a chorale it never saw. The piano roll shows each voice in its own colour.")
 READING_GUIDE = """
 Every model is scored on 2,000 generated 4-bar fragments (seed 2024) against the fragments of 29 held-out
 chorales in all 12 transpositions the training data uses; the **held-out Bach** row is what the chorales
@@ -113,25 +125,30 @@ def pick_opening(registry: ModelRegistry, model: ServedModel, piece: object, bar
 
 
 # -- hearing and seeing a piece -------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class Rendered:
-    wav: str  # path of a 16-bit WAV
+    wav: str  # path of a 16-bit WAV, starting at the first note
     midi: str  # path of a standard MIDI file
-    roll: np.ndarray  # uint8 [H, W, 3]
-    mel: np.ndarray | None  # uint8 [H, W, 3]
+    roll: str  # path of the piano roll PNG
+    mel: str | None  # path of the mel spectrogram PNG
 
 
-def render_piece(piece: np.ndarray, tempo: float, stem: str, with_mel: bool = True) -> Rendered:
-    """Audio, MIDI and pictures of a grid [T, 4], the files in a fresh temporary folder (one per request)."""
+def first_onset(piece: np.ndarray) -> int:
+    """The first step where any voice sounds (0 for an empty piece): playback starts there, not in the rests
+    of a pickup bar."""
+    sounding = np.flatnonzero((piece != REST).any(axis=1))
+    return int(sounding[0]) if len(sounding) else 0
+
+
+def render_piece(piece: np.ndarray, tempo: float, stem: str, with_mel: bool = True, given_steps: int = 0) -> Rendered:
+    """Audio (from the first note), MIDI and pictures of a grid [T, 4], as files written once, atomically."""
     warm_up(SAMPLE_RATE)  # at once after the start-up warm-up; a request during it waits for it
-    folder = Path(tempfile.mkdtemp(prefix="studio-music-"))
-    audio = render_audio(piece, tempo_bpm=tempo, sample_rate=SAMPLE_RATE)
-    wav, midi = folder / f"{stem}.wav", folder / f"{stem}.mid"
-    wav.write_bytes(to_wav_bytes(audio, SAMPLE_RATE))
-    midi.write_bytes(to_midi_bytes(piece, tempo_bpm=tempo))
-    mel = mel_spectrogram_image(audio, SAMPLE_RATE) if with_mel else None
-    roll = piano_roll_image(piece, width=max(800, 4 * len(piece) + 40))  # at least 4 px per 16th step
-    return Rendered(str(wav), str(midi), roll, mel)
+    audio = render_audio(piece[first_onset(piece):], tempo_bpm=tempo, sample_rate=SAMPLE_RATE)
+    wav = bytes_path(to_wav_bytes(audio, SAMPLE_RATE), f"{stem}.wav")
+    midi = bytes_path(to_midi_bytes(piece, tempo_bpm=tempo), f"{stem}.mid")
+    mel = png_path(mel_spectrogram_image(audio, SAMPLE_RATE), f"{stem}-mel") if with_mel else None
+    roll = piano_roll_image(piece, width=max(800, 4 * len(piece) + 40), given_steps=given_steps)  # >= 4 px a step
+    return Rendered(wav, midi, png_path(roll, f"{stem}-roll"), mel)
 
 
 def music_generator(registry: ModelRegistry, model_id: object):  # noqa: ANN201 - a served generator
@@ -146,6 +163,32 @@ def _stem(model_id: object, seed: int) -> str:
     return f"{safe}-seed{seed}"
 
 
+@remembered
+def music_result(registry: ModelRegistry, model_id: str, seed: int, temp: float, bars: int, tempo: float,
+                 opening: str, opening_bars: int) -> tuple[Rendered, str]:
+    """(files, note) for checked arguments; deterministic, so finished files are served again from here."""
+    generator = music_generator(registry, model_id)
+    model = registry.get(model_id)
+    notes, start, given = [], None, 0
+    if opening != NO_OPENING and generator.z_dim is None:  # a token-by-token model continues what it is given
+        k = parse_whole_number(opening_bars, "Opening bars", 1, min(MAX_OPENING_BARS, fragment_bars(generator) - 1))
+        start = pick_opening(registry, model, opening, k)
+        given = k * STEPS_PER_BAR
+        notes.append(f"bars 1–{k} are Bach's ({opening}, held out from training; tinted on the piano roll), "
+                     f"bars {k + 1}–{k + bars} are the model's")
+    elif opening != NO_OPENING:
+        notes.append("the opening applies to the Transformer only; one-shot models write from their noise")
+    piece = draw_piece(generator, bars, seed, temp, opening=start)
+    if generator.z_dim is not None and bars > fragment_bars(generator):
+        notes.append(f"this model writes independent {fragment_bars(generator)}-bar fragments; a "
+                     f"{bars}-bar piece joins several, and the joins are not composed")
+    onset = first_onset(piece)
+    if onset:
+        notes.append(f"playback starts at the first note ({onset / STEPS_PER_BAR * 4:g} beats of rest skipped)")
+    return render_piece(piece, tempo, _stem(model_id, seed), given_steps=given), \
+        (f"*Note: {'; '.join(notes)}.*" if notes else "")
+
+
 def generate_music(registry: ModelRegistry, model_id: object, seed: object, temperature: object, bars: object,
                    tempo: object, opening: object, opening_bars: object):  # noqa: ANN201 - a tuple for gradio
     """(audio, piano roll, mel, MIDI file, WAV file, note, info) for ``bars`` new bars of ``model_id``.
@@ -157,23 +200,9 @@ def generate_music(registry: ModelRegistry, model_id: object, seed: object, temp
     temp = parse_number(temperature, "Temperature", 0.0, MAX_TEMPERATURE)
     bars_n = parse_whole_number(bars, "Bars", 1, MAX_BARS)
     tempo_v = parse_number(tempo, "Tempo (bpm)", MIN_TEMPO, MAX_TEMPO)
-    generator = music_generator(registry, model_id)
-    model = registry.get(str(model_id))
-    notes, start = [], None
-    wants_opening = opening not in (None, NO_OPENING)
-    if wants_opening and generator.z_dim is None:  # a token-by-token model continues what it is given
-        k = parse_whole_number(opening_bars, "Opening bars", 1, min(MAX_OPENING_BARS, fragment_bars(generator) - 1))
-        start = pick_opening(registry, model, opening, k)
-        notes.append(f"bars 1–{k} are Bach's ({opening}, held out from training); bars {k + 1}–{k + bars_n} "
-                     f"are the model's")
-    elif wants_opening:
-        notes.append("the opening applies to the Transformer only; one-shot models write from their noise")
-    piece = draw_piece(generator, bars_n, seed_n, temp, opening=start)
-    if generator.z_dim is not None and bars_n > fragment_bars(generator):
-        notes.append(f"this model writes independent {fragment_bars(generator)}-bar fragments; a "
-                     f"{bars_n}-bar piece joins several, and the joins are not composed")
-    out = render_piece(piece, tempo_v, _stem(model_id, seed_n))
-    note = f"*Note: {'; '.join(notes)}.*" if notes else ""
+    k = parse_whole_number(opening_bars, "Opening bars", 1, MAX_OPENING_BARS)
+    piece_id = NO_OPENING if opening in (None, NO_OPENING) else str(opening)
+    out, note = music_result(registry, str(model_id), seed_n, temp, bars_n, tempo_v, piece_id, k)
     return out.wav, out.roll, out.mel, out.midi, out.wav, note, describe_music(registry, model_id)
 
 
@@ -211,22 +240,14 @@ def interpolate_music(registry: ModelRegistry, model_id: object, mode: object, s
                        "model (GAN, VAE or flow).")
     z, ends = latent_path(registry, registry.get(str(model_id)), generator, mode, seeds, (piece_a, piece_b), n)
     fragments = generator.run(z)  # (steps, 64, 4)
-    out = render_piece(fragments.reshape(-1, fragments.shape[2]), tempo_v, f"{_stem(model_id, seeds[0])}-path",
-                       with_mel=False)
+    out = render_piece(fragments.reshape(-1, fragments.shape[2]), tempo_v,
+                       f"{_stem(model_id, seeds[0])}-path-{seeds[1]}-{n}", with_mel=False)
     bars = fragment_bars(generator)
     return out.wav, out.roll, out.midi, (f"*{n} fragments of {bars} bars along {ends}: bars 1–{bars} are the "
                                          f"first end, the last {bars} bars the other.*")
 
 
 # -- compare ------------------------------------------------------------------------------------------
-def music_table(registry: ModelRegistry) -> pd.DataFrame:
-    return compare.metrics_table(registry, MODALITY)
-
-
-def music_chart(table: pd.DataFrame) -> pd.DataFrame:
-    return compare.share_frame(table, SCHEMA, CHART_METRICS)
-
-
 def generate_all_music(registry: ModelRegistry, seed: object, bars: object, tempo: object) -> list[object]:
     """Every music model's piece for one seed: a piano roll and a WAV each (None for an unavailable model)."""
     seed_n = parse_whole_number(seed, "Seed", 0, MAX_SEED)
@@ -234,54 +255,67 @@ def generate_all_music(registry: ModelRegistry, seed: object, bars: object, temp
     tempo_v = parse_number(tempo, "Tempo (bpm)", MIN_TEMPO, MAX_TEMPO)
     outputs: list[object] = []
     for model_id in music_ids(registry):
-        model = registry.get(model_id)
-        if not model.available:
+        if not registry.get(model_id).available:
             outputs += [None, None]
             continue
-        out = render_piece(draw_piece(model.generator, bars_n, seed_n), tempo_v, _stem(model_id, seed_n),
-                           with_mel=False)
+        out, _ = music_result(registry, model_id, seed_n, 1.0, bars_n, tempo_v, NO_OPENING, 1)
         outputs += [out.roll, out.wav]
     return outputs
 
 
 # -- layout ---------------------------------------------------------------------------------------------
-def music_panel(registry: ModelRegistry, side: str, default: str, pieces: list[str]) -> None:
-    default_model = registry.get(default)
-    takes_opening = default_model.entry.get("kind") == "autoregressive" and pieces
-    with gr.Column(elem_id=f"music-panel-{side}"):
-        model = gr.Dropdown(model_choices(registry, "music"), value=default, label="Model", allow_custom_value=True,
-                            elem_id=f"music-model-{side}")
+def is_stepped(registry: ModelRegistry, model_id: object) -> bool:
+    model = registry.models.get(str(model_id))
+    return bool(model and model.entry.get("kind") == "autoregressive")
+
+
+def music_panel(registry: ModelRegistry, side: str, default: str, pieces: list[str]) -> dict:
+    stepped = is_stepped(registry, default) and bool(pieces)
+    with gr.Column(elem_id=f"music-panel-{side}", min_width=300):
+        model = model_dropdown(model_choices(registry, "music"), default, f"music-model-{side}")
+        with gr.Row(equal_height=True):
+            seed = seed_box(0, "Seed", f"music-seed-{side}")
+            temperature = CheckedSlider(0.0, MAX_TEMPERATURE, value=1.0, step=0.05, label="Temperature",
+                                    elem_id=f"music-temperature-{side}", scale=3)
         with gr.Row():
-            seed = gr.Number(value=0, label="Seed", precision=None, elem_id=f"music-seed-{side}")
-            temperature = gr.Number(value=1.0, label=f"Temperature (0–{MAX_TEMPERATURE:g})", precision=None,
-                                    elem_id=f"music-temperature-{side}")
-        with gr.Row():
-            bars = gr.Number(value=4, label=f"Bars (1–{MAX_BARS})", precision=None, elem_id=f"music-bars-{side}")
-            tempo = gr.Number(value=100, label=f"Tempo, bpm ({MIN_TEMPO}–{MAX_TEMPO})", precision=None,
+            bars = CheckedSlider(1, MAX_BARS, value=4, step=1, label="Bars to write", elem_id=f"music-bars-{side}")
+            tempo = CheckedSlider(MIN_TEMPO, MAX_TEMPO, value=100, step=1, label="Tempo, beats per minute",
                               elem_id=f"music-tempo-{side}")
         with gr.Row():
-            opening = gr.Dropdown([("none: start from scratch", NO_OPENING)] + [(p, p) for p in pieces],
-                                  value=pieces[0] if takes_opening else NO_OPENING, allow_custom_value=True,
-                                  label="Continue a held-out chorale (Transformer only)",
+            opening = CheckedDropdown([("none: start from scratch", NO_OPENING)] + [(p, p) for p in pieces],
+                                  value=pieces[0] if stepped else NO_OPENING, allow_custom_value=False,
+                                  visible=stepped, label="Continue a held-out chorale",
                                   elem_id=f"music-opening-{side}")
-            opening_bars = gr.Number(value=2, label=f"Opening bars (1–{MAX_OPENING_BARS})", precision=None,
-                                     elem_id=f"music-opening-bars-{side}")
+            opening_bars = CheckedSlider(1, MAX_OPENING_BARS, value=2, step=1, label="Bars of Bach given",
+                                     visible=stepped, elem_id=f"music-opening-bars-{side}")
         button = gr.Button("Generate", variant="primary", elem_id=f"music-generate-{side}")
-        audio = gr.Audio(label="Listen", type="filepath", interactive=False, elem_id=f"music-audio-{side}")
-        roll = gr.Image(label="Piano roll (S red, A green, T blue, B purple)", type="numpy", format="png",
-                        interactive=False, elem_id=f"music-roll-{side}")
-        mel = gr.Image(label="Mel spectrogram", type="numpy", format="png", interactive=False,
-                       elem_id=f"music-mel-{side}")
+        status = status_line(f"music-status-{side}")
+        first = generate_music(registry, default, 0, 1.0, 4, 100, pieces[0] if stepped else NO_OPENING, 2) \
+            if registry.get(default).available else (None,) * 5 + ("", describe_music(registry, default))
+        audio = gr.Audio(first[0], label="Listen", type="filepath", interactive=False,
+                         elem_id=f"music-audio-{side}")
+        roll = gr.Image(first[1], label="Piano roll (S red, A green, T blue, B purple)", type="filepath",
+                        interactive=False, elem_id=f"music-roll-{side}",
+                        alt_text=f"Piano roll of 4 bars from {default}, seed 0")
+        mel = gr.Image(first[2], label="Mel spectrogram", type="filepath", interactive=False,
+                       elem_id=f"music-mel-{side}", alt_text=f"Mel spectrogram of 4 bars from {default}, seed 0")
         with gr.Row():
-            midi = gr.File(label="MIDI", interactive=False, elem_id=f"music-midi-{side}")
-            wav = gr.File(label="WAV", interactive=False, elem_id=f"music-wav-{side}")
-        note = gr.Markdown("", elem_id=f"music-note-{side}")
-        info = gr.Markdown(describe_music(registry, default), elem_id=f"music-info-{side}")
+            midi = gr.File(first[3], label="MIDI", interactive=False, elem_id=f"music-midi-{side}")
+            wav = gr.File(first[4], label="WAV", interactive=False, elem_id=f"music-wav-{side}")
+        note = gr.Markdown(first[5], elem_id=f"music-note-{side}")
+        info = gr.Markdown(first[6], elem_id=f"music-info-{side}", elem_classes=["metrics"])
     button.click(functools.partial(generate_music, registry),
                  [model, seed, temperature, bars, tempo, opening, opening_bars],
-                 [audio, roll, mel, midi, wav, note, info], api_name=f"generate_music_{side}", concurrency_limit=4)
+                 [audio, roll, mel, midi, wav, note, info], api_name=f"generate_music_{side}", concurrency_limit=4,
+                 **keep_results(status)).success(
+        lambda m, s, b: (gr.update(alt_text=f"Piano roll of {b} bars from {m}, seed {s}"),
+                         gr.update(alt_text=f"Mel spectrogram of {b} bars from {m}, seed {s}")),
+        [model, seed, bars], [roll, mel], api_visibility="private", show_progress="hidden")
     model.change(functools.partial(describe_music, registry), [model], [info], api_name=f"describe_music_{side}",
-                 concurrency_limit=4)
+                 concurrency_limit=4, **keep_results(status))
+    model.change(lambda m: (gr.update(visible=is_stepped(registry, m) and bool(pieces)),) * 2, [model],
+                 [opening, opening_bars], api_visibility="private", show_progress="hidden")
+    return {"model": model, "opening": opening}
 
 
 def interpolation_section(registry: ModelRegistry, pieces: list[str]) -> None:
@@ -292,35 +326,38 @@ def interpolation_section(registry: ModelRegistry, pieces: list[str]) -> None:
     gr.Markdown("### Interpolate\nWalk a latent model from one seed's noise to another's, or (with the VAE's "
                 "encoder) from one held-out fragment to another, and hear the fragments on the way one after "
                 "another: gradual change means a meaningful latent space.")
-    with gr.Row():
-        model = gr.Dropdown(latent, value=(with_encoder or [latent[0][1]])[0], label="Model", allow_custom_value=True,
-                            elem_id="music-interp-model")
+    default = (with_encoder or [latent[0][1]])[0]
+    with gr.Row(equal_height=True):
+        model = model_dropdown(latent, default, "music-interp-model")
         mode = gr.Radio([SEEDS, FRAGMENTS], value=FRAGMENTS if with_encoder and pieces else SEEDS, label="Between",
                         elem_id="music-interp-mode")
-        steps = gr.Number(value=4, label=f"Steps (2–{MAX_STEPS})", precision=None, elem_id="music-interp-steps")
-        tempo = gr.Number(value=100, label=f"Tempo, bpm ({MIN_TEMPO}–{MAX_TEMPO})", precision=None,
-                          elem_id="music-interp-tempo")
-    with gr.Row():
-        seed_a = gr.Number(value=1, label="Seed A", precision=None, elem_id="music-interp-seed-a")
-        seed_b = gr.Number(value=2, label="Seed B", precision=None, elem_id="music-interp-seed-b")
-        piece_a = gr.Dropdown(pieces, value=pieces[0] if pieces else None, label="Fragment A (held out)",
-                              allow_custom_value=True, elem_id="music-interp-piece-a")
-        piece_b = gr.Dropdown(pieces, value=pieces[-1] if pieces else None, label="Fragment B (held out)",
-                              allow_custom_value=True, elem_id="music-interp-piece-b")
+        steps = CheckedSlider(2, MAX_STEPS, value=4, step=1, label="Steps", elem_id="music-interp-steps")
+        tempo = CheckedSlider(MIN_TEMPO, MAX_TEMPO, value=100, step=1, label="Tempo, bpm", elem_id="music-interp-tempo")
+    with gr.Row(equal_height=True):
+        seed_a = seed_box(1, "Seed A", "music-interp-seed-a")
+        seed_b = seed_box(2, "Seed B", "music-interp-seed-b")
+        piece_a = CheckedDropdown(pieces, value=pieces[0] if pieces else None, label="Fragment A (held out)",
+                              allow_custom_value=False, elem_id="music-interp-piece-a")
+        piece_b = CheckedDropdown(pieces, value=pieces[-1] if pieces else None, label="Fragment B (held out)",
+                              allow_custom_value=False, elem_id="music-interp-piece-b")
     button = gr.Button("Interpolate", elem_id="music-interp-run")
-    audio = gr.Audio(label="The path, fragment after fragment", type="filepath", interactive=False,
+    status = status_line("music-interp-status")
+    first = interpolate_music(registry, default, FRAGMENTS if with_encoder and pieces else SEEDS, 1, 2,
+                              pieces[0] if pieces else None, pieces[-1] if pieces else None, 4, 100) \
+        if registry.get(default).available else (None, None, None, "")
+    audio = gr.Audio(first[0], label="The path, fragment after fragment", type="filepath", interactive=False,
                      elem_id="music-interp-audio")
-    roll = gr.Image(label="Piano roll of the path", type="numpy", format="png", interactive=False,
-                    elem_id="music-interp-roll")
-    midi = gr.File(label="MIDI", interactive=False, elem_id="music-interp-midi")
-    note = gr.Markdown("", elem_id="music-interp-note")
+    roll = gr.Image(first[1], label="Piano roll of the path", type="filepath", interactive=False,
+                    elem_id="music-interp-roll", alt_text="Piano roll of the interpolation path")
+    midi = gr.File(first[2], label="MIDI", interactive=False, elem_id="music-interp-midi")
+    note = gr.Markdown(first[3], elem_id="music-interp-note")
     button.click(functools.partial(interpolate_music, registry),
                  [model, mode, seed_a, seed_b, piece_a, piece_b, steps, tempo], [audio, roll, midi, note],
-                 api_name="interpolate_music", concurrency_limit=4)
+                 api_name="interpolate_music", concurrency_limit=4, **keep_results(status))
 
 
 def build_tab(registry: ModelRegistry) -> None:
-    # At start-up, not on the first click: import torchaudio, render one bar, and run every music
+    # At start-up, not on the first click: import the DSP, render one bar, and run every music
     # generator once (ONNX Runtime sets its buffers up on a session's first run).
     warm_up(SAMPLE_RATE)
     ids = music_ids(registry)
@@ -332,13 +369,18 @@ def build_tab(registry: ModelRegistry) -> None:
                     "`python scripts/train_transformer.py --modality music` (likewise `train_vae.py`, "
                     "`train_gan.py`, `train_flow.py`).")
         return
+    gr.Markdown(INTRO, elem_classes=["tab-intro"])
     pieces = all_openings(registry)
-    stepped = [m for m in ids if registry.get(m).entry.get("kind") == "autoregressive"]
+    stepped = [m for m in ids if is_stepped(registry, m)]
     left = (stepped or ids)[0]
     right = next((m for m in ids if m != left), left)
     with gr.Row():
-        music_panel(registry, "left", left, pieces)
+        left_panel = music_panel(registry, "left", left, pieces)
         music_panel(registry, "right", right, pieces)
+    if stepped and pieces:
+        gr.Examples([[left, p] for p in pieces[:4]], [left_panel["model"], left_panel["opening"]],
+                    label="Held-out chorales for the Transformer to continue (click one, then Generate)",
+                    example_labels=[f"continue {p}" for p in pieces[:4]], elem_id="examples-music")
     with gr.Accordion("How to read the numbers", open=False, elem_id="help-music"):
         gr.Markdown(READING_GUIDE)
     interpolation_section(registry, pieces)
@@ -350,28 +392,24 @@ def build_compare(registry: ModelRegistry) -> None:
         return
     gr.Markdown("## Music models\nEvery music model on the same seed; the table is the recorded metrics "
                 "(2,000 fragments each against the held-out chorales), with what the chorales themselves score.")
-    with gr.Row():
-        seed = gr.Number(value=0, label="Seed", precision=None, elem_id="compare-music-seed")
-        bars = gr.Number(value=4, label=f"Bars (1–{MAX_BARS})", precision=None, elem_id="compare-music-bars")
-        tempo = gr.Number(value=100, label=f"Tempo, bpm ({MIN_TEMPO}–{MAX_TEMPO})", precision=None,
-                          elem_id="compare-music-tempo")
+    with gr.Row(equal_height=True):
+        seed = seed_box(0, "Seed", "compare-music-seed")
+        bars = CheckedSlider(1, MAX_BARS, value=4, step=1, label="Bars", elem_id="compare-music-bars")
+        tempo = CheckedSlider(MIN_TEMPO, MAX_TEMPO, value=100, step=1, label="Tempo, bpm",
+                              elem_id="compare-music-tempo")
         run_all = gr.Button("Generate all music", variant="primary", elem_id="compare-music-generate-all")
+    status = status_line("compare-music-status")
+    first = generate_all_music(registry, 0, 4, 100)
     outputs: list[gr.components.Component] = []
     with gr.Row():
-        for model_id in ids:
-            with gr.Column():
-                outputs.append(gr.Image(label=model_id, type="numpy", format="png", interactive=False,
-                                        elem_id=f"compare-music-roll-{model_id}"))
-                outputs.append(gr.Audio(label=f"{model_id}: listen", type="filepath", interactive=False,
-                                        elem_id=f"compare-music-audio-{model_id}"))
-    table = music_table(registry)
-    gr.Dataframe(table, label="Music metrics (one row per model, and the held-out chorales)", interactive=False,
-                 elem_id="compare-music-table")
-    gr.BarPlot(music_chart(table), x="metric", y="value", color="model",
-               label="Consonance, novelty, diversity, voice crossings", elem_id="compare-music-chart")
-    with gr.Row():
-        for model_id in ids:
-            gr.LinePlot(compare.curves_frame(registry.get(model_id).curves), x="step", y="value", color="series",
-                        label=f"{model_id}: training curves", elem_id=f"compare-music-curves-{model_id}")
+        for i, model_id in enumerate(ids):
+            with gr.Column(min_width=220):
+                outputs.append(gr.Image(first[2 * i], label=model_id, type="filepath", interactive=False,
+                                        elem_id=f"compare-music-roll-{model_id}",
+                                        alt_text=f"Piano roll of 4 bars from {model_id}, seed 0"))
+                outputs.append(gr.Audio(first[2 * i + 1], label=f"{model_id}: listen", type="filepath",
+                                        interactive=False, elem_id=f"compare-music-audio-{model_id}"))
+    metrics_section(registry, MODALITY, CHART_METRICS, "compare-music", RESCORE_SAMPLES, "rescore_music")
+    curves_section(registry, ids, "compare-music")
     run_all.click(functools.partial(generate_all_music, registry), [seed, bars, tempo], outputs,
-                  api_name="generate_all_music", concurrency_limit=2)
+                  api_name="generate_all_music", concurrency_limit=2, **keep_results(status))

@@ -7,13 +7,20 @@ from collections.abc import Iterator
 
 import gradio as gr
 import numpy as np
-import pandas as pd
 
 from studio.runtime import GeneratorUnavailable, latent_line
 from studio.serving import ModelRegistry
 from studio.text import MODALITY
 from studio.text.codec import decode, decode_lines, encode_lines, map_prompt
-from studio.ui import compare
+from studio.ui.controls import (
+    CheckedSlider,
+    curves_section,
+    keep_results,
+    metrics_section,
+    model_dropdown,
+    seed_box,
+    status_line,
+)
 from studio.ui.describe import describe, model_choices
 from studio.ui.inputs import MAX_SEED, generator_for, parse_number, parse_whole_number
 
@@ -26,7 +33,12 @@ STREAM_EVERY = 8  # characters between streamed updates
 EMPTY_PROMPT = "\n"  # an empty prompt starts the model at the beginning of a line
 
 SCHEMA = MODALITY.schema
-CHART_METRICS = ("distinct_2", "novelty", "real_word_share")
+CHART_METRICS = ("fd", "ref_perplexity", "distinct_2", "novelty", "real_word_share")
+RESCORE_SAMPLES = 1000
+INTRO = ("**Shakespeare**: lines from his plays, written one character at a time. The Transformer continues "
+         "your prompt; the GAN, VAE and flow write whole 48-character lines from noise. Pick two models and "
+         "press **Generate**; the numbers below say how Shakespeare-like and how varied each one is.")
+EXAMPLE_PROMPTS = ("ROMEO.\n", "HAMLET.\nTo be, or not", "KING RICHARD.\nNow is the", "Enter a Messenger.\n")
 READING_GUIDE = """
 Every model is scored on 5,000 generated lines against the lines of four held-out plays (Hamlet, Twelfth
 Night, Richard II, The Winter's Tale), which no model saw in training.
@@ -123,14 +135,6 @@ def interpolate_lines(registry: ModelRegistry, model_id: object, line_a: object,
 
 
 # -- compare -----------------------------------------------------------------------------
-def text_table(registry: ModelRegistry) -> pd.DataFrame:
-    return compare.metrics_table(registry, MODALITY)
-
-
-def text_chart(table: pd.DataFrame) -> pd.DataFrame:
-    return compare.share_frame(table, SCHEMA, CHART_METRICS)
-
-
 def generate_all_text(registry: ModelRegistry, seed: object, lines: object) -> list[str]:
     """Every text model's lines for one seed (the Transformer's text after a new line)."""
     seed_n = parse_whole_number(seed, "Seed", 0, MAX_SEED)
@@ -153,28 +157,51 @@ def generate_all_text(registry: ModelRegistry, seed: object, lines: object) -> l
 
 
 # -- layout ------------------------------------------------------------------------------
-def text_panel(registry: ModelRegistry, side: str, default: str | None) -> dict[str, gr.components.Component]:
-    with gr.Column(elem_id=f"text-panel-{side}"):
-        model = gr.Dropdown(model_choices(registry, "text"), value=default, label="Model", allow_custom_value=True,
-                            elem_id=f"text-model-{side}")
-        prompt = gr.Textbox(value="ROMEO.\n", lines=3, label=f"Prompt (Transformer only; up to {MAX_PROMPT_CHARS:,} "
-                            "characters)", elem_id=f"text-prompt-{side}")
+def is_stepped(registry: ModelRegistry, model_id: object) -> bool:
+    model = registry.models.get(str(model_id))
+    return bool(model and model.entry.get("kind") == "autoregressive")
+
+
+def controls_for(registry: ModelRegistry, model_id: object) -> tuple[dict, ...]:
+    """Show only what applies: prompt, characters, top-k and top-p for the Transformer; lines for line models."""
+    stepped = is_stepped(registry, model_id)
+    return (*(gr.update(visible=stepped) for _ in range(4)), gr.update(visible=not stepped))
+
+
+def first_text(registry: ModelRegistry, model_id: str, prompt: str) -> str:
+    """The panel's text at start-up (default settings), so nobody meets an empty box."""
+    if not registry.get(model_id).available:
+        return ""
+    *_, (text, _) = generate_text(registry, model_id, prompt, 0, 0.8, 300, 8, 0, 0.95)
+    return text
+
+
+def text_panel(registry: ModelRegistry, side: str, default: str) -> dict[str, gr.components.Component]:
+    stepped = is_stepped(registry, default)
+    with gr.Column(elem_id=f"text-panel-{side}", min_width=300):
+        model = model_dropdown(model_choices(registry, "text"), default, f"text-model-{side}")
+        prompt = gr.Textbox(value="ROMEO.\n", lines=3, max_length=MAX_PROMPT_CHARS, visible=stepped,
+                            label="Prompt (the Transformer continues it)", elem_id=f"text-prompt-{side}")
+        with gr.Row(equal_height=True):
+            seed = seed_box(0, "Seed", f"text-seed-{side}")
+            temperature = CheckedSlider(0.0, MAX_TEMPERATURE, value=0.8, step=0.05, label="Temperature (0 = greedy)",
+                                    elem_id=f"text-temperature-{side}", scale=3)
         with gr.Row():
-            seed = gr.Number(value=0, label="Seed", precision=None, elem_id=f"text-seed-{side}")
-            temperature = gr.Number(value=0.8, label=f"Temperature (0–{MAX_TEMPERATURE:g}; 0 = greedy)",
-                                    precision=None, elem_id=f"text-temperature-{side}")
-        with gr.Row():
-            length = gr.Number(value=300, label=f"Characters (Transformer, 1–{MAX_NEW_CHARS})", precision=None,
+            length = CheckedSlider(1, MAX_NEW_CHARS, value=300, step=1, label="Characters to write", visible=stepped,
                                elem_id=f"text-length-{side}")
-            lines = gr.Number(value=8, label=f"Lines (line models, 1–{MAX_LINES})", precision=None,
+            lines = CheckedSlider(1, MAX_LINES, value=8, step=1, label="Lines to write", visible=not stepped,
                               elem_id=f"text-lines-{side}")
         with gr.Row():
-            top_k = gr.Number(value=0, label="Top-k (0 = all)", precision=None, elem_id=f"text-topk-{side}")
-            top_p = gr.Number(value=0.95, label="Top-p (nucleus, ≤ 1)", precision=None, elem_id=f"text-topp-{side}")
+            top_k = CheckedSlider(0, 84, value=0, step=1, label="Top-k (0 = all characters)", visible=stepped,
+                              elem_id=f"text-topk-{side}")
+            top_p = CheckedSlider(0.05, 1.0, value=0.95, step=0.05, label="Top-p (nucleus)", visible=stepped,
+                              elem_id=f"text-topp-{side}")
         button = gr.Button("Generate", variant="primary", elem_id=f"text-generate-{side}")
-        output = gr.Textbox(label="Generated text", lines=12, interactive=False, elem_id=f"text-output-{side}")
+        status = status_line(f"text-status-{side}")
+        output = gr.Textbox(first_text(registry, default, "ROMEO.\n"), label="Generated text", lines=12,
+                            interactive=False, elem_id=f"text-output-{side}")
         note = gr.Markdown("", elem_id=f"text-note-{side}")
-        info = gr.Markdown(describe_text(registry, default) if default else "", elem_id=f"text-info-{side}")
+        info = gr.Markdown(describe_text(registry, default), elem_id=f"text-info-{side}", elem_classes=["metrics"])
 
     def run(model_id, prompt_value, seed_value, temp, length_value, lines_value, k, p):  # noqa: ANN001, ANN202
         for text, remark in generate_text(registry, model_id, prompt_value, seed_value, temp, length_value,
@@ -182,29 +209,37 @@ def text_panel(registry: ModelRegistry, side: str, default: str | None) -> dict[
             yield text, f"*Note: {remark}.*" if remark else ""
 
     button.click(run, [model, prompt, seed, temperature, length, lines, top_k, top_p], [output, note],
-                 api_name=f"generate_text_{side}", concurrency_limit=4)
+                 api_name=f"generate_text_{side}", concurrency_limit=4, **keep_results(status))
     model.change(functools.partial(describe_text, registry), [model], [info], api_name=f"describe_text_{side}",
-                 concurrency_limit=4)
-    return {"model": model, "seed": seed, "output": output}
+                 concurrency_limit=4, **keep_results(status))
+    model.change(functools.partial(controls_for, registry), [model], [prompt, length, top_k, top_p, lines],
+                 api_visibility="private", show_progress="hidden")
+    return {"model": model, "prompt": prompt, "seed": seed, "output": output, "note": note,
+            "inputs": [model, prompt, seed, temperature, length, lines, top_k, top_p], "run": run}
 
 
 def interpolation_section(registry: ModelRegistry) -> None:
     vaes = model_choices(registry, "text", need="encoder")
+    if not vaes:
+        return
     gr.Markdown("### Interpolate between two lines\nThe VAE encodes both lines, walks the straight path between "
                 "them in its latent space and writes a line at each step: smooth steps mean a meaningful space.")
+    with gr.Row(equal_height=True):
+        model = model_dropdown(vaes, vaes[0][1], "text-interp-model")
+        steps = CheckedSlider(2, MAX_STEPS, value=6, step=1, label="Steps", elem_id="text-interp-steps")
     with gr.Row():
-        model = gr.Dropdown(vaes, value=vaes[0][1] if vaes else None, label="Model", allow_custom_value=True,
-                            elem_id="text-interp-model")
-        steps = gr.Number(value=6, label=f"Steps (2–{MAX_STEPS})", precision=None, elem_id="text-interp-steps")
-    with gr.Row():
-        line_a = gr.Textbox(value="To be, or not to be, that is the question", label="Line A",
+        line_a = gr.Textbox(value="To be, or not to be, that is the question", label="Line A", max_length=200,
                             elem_id="text-interp-a")
-        line_b = gr.Textbox(value="I will not stay to hear thee speak of love", label="Line B",
+        line_b = gr.Textbox(value="I will not stay to hear thee speak of love", label="Line B", max_length=200,
                             elem_id="text-interp-b")
     button = gr.Button("Interpolate", elem_id="text-interp-run")
-    out = gr.Textbox(label="Path", lines=MAX_STEPS // 2, interactive=False, elem_id="text-interp-out")
+    status = status_line("text-interp-status")
+    first = interpolate_lines(registry, vaes[0][1], "To be, or not to be, that is the question",
+                              "I will not stay to hear thee speak of love", 6) \
+        if registry.get(vaes[0][1]).available else ""
+    out = gr.Textbox(first, label="Path", lines=MAX_STEPS // 2, interactive=False, elem_id="text-interp-out")
     button.click(functools.partial(interpolate_lines, registry), [model, line_a, line_b, steps], [out],
-                 api_name="interpolate_text", concurrency_limit=4)
+                 api_name="interpolate_text", concurrency_limit=4, **keep_results(status))
 
 
 def build_tab(registry: ModelRegistry) -> None:
@@ -213,9 +248,18 @@ def build_tab(registry: ModelRegistry) -> None:
         gr.Markdown("No text models are registered. Train one with "
                     "`python scripts/train_transformer.py --modality text`.")
         return
+    gr.Markdown(INTRO, elem_classes=["tab-intro"])
+    stepped = [m for m in ids if is_stepped(registry, m)]
+    left_id = (stepped or ids)[0]
+    right_id = next((m for m in ids if m != left_id), left_id)
     with gr.Row():
-        text_panel(registry, "left", ids[0])
-        text_panel(registry, "right", ids[1] if len(ids) > 1 else ids[0])
+        left = text_panel(registry, "left", left_id)
+        text_panel(registry, "right", right_id)
+    if stepped:
+        gr.Examples([[left_id, p] for p in EXAMPLE_PROMPTS], [left["model"], left["prompt"]],
+                    label="Example prompts for the Transformer (click one to continue it on the left)",
+                    example_labels=[p.replace("\n", " / ").strip(" /") for p in EXAMPLE_PROMPTS],
+                    elem_id="examples-text")
     with gr.Accordion("How to read the numbers", open=False, elem_id="help-text"):
         gr.Markdown(READING_GUIDE)
     interpolation_section(registry)
@@ -227,22 +271,17 @@ def build_compare(registry: ModelRegistry) -> None:
         return
     gr.Markdown("## Text models\nEvery text model on the same seed; the table is the recorded metrics "
                 "(5,000 lines each against the held-out plays).")
+    with gr.Row(equal_height=True):
+        seed = seed_box(0, "Seed", "compare-text-seed")
+        lines = CheckedSlider(1, MAX_LINES, value=6, step=1, label="Lines per model", elem_id="compare-text-lines",
+                          scale=3)
+        run_all = gr.Button("Generate all text", variant="primary", elem_id="compare-text-generate-all", scale=2)
+    status = status_line("compare-text-status")
+    first = generate_all_text(registry, 0, 6)
     with gr.Row():
-        seed = gr.Number(value=0, label="Seed", precision=None, elem_id="compare-text-seed")
-        lines = gr.Number(value=6, label=f"Lines per model (1–{MAX_LINES})", precision=None,
-                          elem_id="compare-text-lines")
-        run_all = gr.Button("Generate all text", variant="primary", elem_id="compare-text-generate-all")
-    with gr.Row():
-        boxes = [gr.Textbox(label=model_id, lines=6, interactive=False, elem_id=f"compare-text-{model_id}")
-                 for model_id in ids]
-    table = text_table(registry)
-    gr.Dataframe(table, label="Text metrics (one row per model)", interactive=False, elem_id="compare-text-table")
-    gr.BarPlot(text_chart(table), x="metric", y="value", color="model", label="Diversity, novelty, real words",
-               elem_id="compare-text-chart")
-    with gr.Row():
-        for model_id in ids:
-            gr.LinePlot(compare.curves_frame(registry.get(model_id).curves), x="step", y="value", color="series",
-                        label=f"{model_id}: training curves", elem_id=f"compare-text-curves-{model_id}")
+        boxes = [gr.Textbox(text, label=model_id, lines=6, interactive=False, min_width=220,
+                            elem_id=f"compare-text-{model_id}") for model_id, text in zip(ids, first)]
+    metrics_section(registry, MODALITY, CHART_METRICS, "compare-text", RESCORE_SAMPLES, "rescore_text")
+    curves_section(registry, ids, "compare-text")
     run_all.click(functools.partial(generate_all_text, registry), [seed, lines], boxes, api_name="generate_all_text",
-                  concurrency_limit=2)
-
+                  concurrency_limit=2, **keep_results(status))

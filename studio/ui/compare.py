@@ -3,6 +3,7 @@ schema, and live re-scoring through its protocol. Numpy/pandas only (no torch, n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -50,6 +51,17 @@ def held_out_row(registry: ModelRegistry, modality: Modality) -> dict[str, Any] 
     return None
 
 
+def comparison(registry: ModelRegistry, modality: Modality, chart_metrics: tuple[str, ...],
+               live: dict[str, dict] | None = None) -> tuple[pd.DataFrame, object, str]:
+    """(table, metric chart, best-per-metric markdown with the chart's text summary), recorded or live."""
+    from studio.ui import charts
+
+    table = metrics_table(registry, modality, live=live)
+    keys = [k for k in chart_metrics if k in modality.schema.table]
+    figure, summary = charts.metric_bars(table, modality.schema, keys)
+    return table, figure, charts.best_per_metric(table, modality.schema, keys) + f"\n\n*Chart: {summary}*"
+
+
 def share_frame(table: pd.DataFrame, schema: MetricSchema, keys: tuple[str, ...]) -> pd.DataFrame:
     """Long format (model, metric, value) of the table's ``keys`` columns, for a grouped bar chart."""
     columns = [schema.metric(k).header for k in keys]
@@ -75,10 +87,21 @@ def curves_frame(curves: dict, max_series: int = 4) -> pd.DataFrame:
 _REFERENCES: dict[str, Any] = {}  # modality name -> its protocol's reference, opened on the first re-score
 
 
-def rescore(registry: ModelRegistry, modality: Modality, n_samples: int, seed: int) -> dict[str, dict]:
-    """Every available model's metrics recomputed live on ``n_samples`` samples, through the protocol."""
+def rescore(registry: ModelRegistry, modality: Modality, n_samples: int, seed: int,
+            progress: Callable[..., Any] | None = None) -> dict[str, dict]:
+    """Every available model's metrics recomputed live on ``n_samples`` samples, through the protocol.
+
+    ``progress(fraction, desc=...)`` (a gr.Progress) hears before each model; the first call also opens the
+    modality's frozen reference, which can raise FileNotFoundError or DataMissing naming the fix."""
+    report = progress or (lambda *args, **kwargs: None)
     if modality.name not in _REFERENCES:
+        report(0.0, desc="opening the frozen reference")
         _REFERENCES[modality.name] = modality.protocol().open_reference("cpu")
     protocol, reference = modality.protocol(), _REFERENCES[modality.name]
-    return {model_id: evaluate(registry.get(model_id).generator, protocol, reference, n_samples, seed)
-            for model_id in registry.ids(modality.name) if registry.get(model_id).available}
+    ids = [m for m in registry.ids(modality.name) if registry.get(m).available]
+    live = {}
+    for i, model_id in enumerate(ids):
+        report(i / len(ids), desc=f"scoring {model_id} ({i + 1} of {len(ids)}, {n_samples:,} samples)")
+        live[model_id] = evaluate(registry.get(model_id).generator, protocol, reference, n_samples, seed)
+    report(1.0, desc="done")
+    return live

@@ -1,0 +1,114 @@
+"""Layout pieces every tab uses: a seed box with a 🎲 button, a status line that carries progress and
+errors, strict model dropdowns, the event options that keep the last good result on screen, and the
+training-curves section."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from studio.modality import DataMissing, Modality
+from studio.serving import ModelRegistry
+from studio.ui import charts, compare
+from studio.ui.inputs import MAX_SEED, parse_whole_number
+
+
+class CheckedSlider(gr.Slider):
+    """A slider whose value reaches the handler as sent. Gradio's own range check answers "Value 0 is less
+    than minimum value 1." (no field name) and fails with a hidden exception on text; the handlers' checks
+    (studio.ui.inputs) name the field and the range instead. ``is_template`` keeps the browser's slider."""
+
+    is_template = True
+
+    def preprocess(self, payload: Any) -> Any:
+        return payload
+
+
+class CheckedNumber(gr.Number):
+    """A number box whose value reaches the handler as sent (see CheckedSlider)."""
+
+    is_template = True
+
+    def preprocess(self, payload: Any) -> Any:
+        return payload
+
+
+class CheckedDropdown(gr.Dropdown):
+    """A strict dropdown in the browser (no typed values) whose value reaches the handler as sent, so an API
+    call with an unknown model gets the handler's message ("Unknown model 'x'. Pick one of ...")."""
+
+    is_template = True
+
+    def preprocess(self, payload: Any) -> Any:
+        return payload
+
+
+#: Runs in the browser: a fresh random seed without a round trip to the server.
+RANDOM_SEED_JS = f"() => Math.floor(Math.random() * {MAX_SEED})"
+
+
+def seed_box(value: int, label: str, elem_id: str, scale: int = 2) -> gr.Number:
+    """A seed number and, beside it, a 🎲 button that puts a random seed in it."""
+    seed = CheckedNumber(value=value, label=label, precision=0, minimum=0, maximum=MAX_SEED, elem_id=elem_id,
+                     scale=scale, elem_classes=["seed"])
+    dice = gr.Button("🎲", elem_id=f"{elem_id}-dice", scale=0, min_width=48, elem_classes=["dice"])
+    dice.click(None, None, seed, js=RANDOM_SEED_JS, api_visibility="private")
+    return seed
+
+
+def status_line(elem_id: str) -> gr.Markdown:
+    """An empty line under a button: progress shows here while a request runs, and an error badge if it
+    fails, so the outputs keep the last good result (the toast says what to fix)."""
+    return gr.Markdown("", elem_id=elem_id, elem_classes=["status"], min_height=24)
+
+
+def model_dropdown(choices: list[tuple[str, str]], value: str | None, elem_id: str,
+                   label: str = "Model") -> gr.Dropdown:
+    """Only the listed models can be picked: typing filters the list, it never submits free text."""
+    return CheckedDropdown(choices, value=value, label=label, allow_custom_value=False, filterable=True,
+                           elem_id=elem_id)
+
+
+def keep_results(status: gr.components.Component) -> dict[str, Any]:
+    """Event options: progress and errors on ``status`` instead of over the outputs."""
+    return {"show_progress_on": [status]}
+
+
+def curves_section(registry: ModelRegistry, ids: list[str], prefix: str) -> None:
+    """Training curves, one chart per model in a closed accordion, each with its text summary."""
+    with gr.Accordion("Training curves: losses, gradient norms, D(real)/D(fake), learning rate and rollbacks",
+                      open=False, elem_id=f"{prefix}-curves"):
+        for model_id in ids:
+            figure, summary = charts.training_curves(registry.get(model_id).curves, model_id)
+            gr.Plot(figure, show_label=False, elem_id=f"{prefix}-curves-{model_id}")
+            gr.Markdown(f"*{summary}*", elem_id=f"{prefix}-curves-{model_id}-summary")
+
+
+def metrics_section(registry: ModelRegistry, modality: Modality, chart_metrics: tuple[str, ...], prefix: str,
+                    rescore_samples: int, api_name: str) -> None:
+    """Best per metric (fits without scrolling), the full table, a grouped chart, and live re-scoring with
+    progress on its own line (the recorded table stays visible until the new one arrives)."""
+    table_value, chart_value, best_value = compare.comparison(registry, modality, chart_metrics)
+    gr.Markdown("### Best per metric (recorded)\n" + best_value, elem_id=f"{prefix}-best", elem_classes=["metrics"])
+    table = gr.Dataframe(table_value, label="All metrics, one row per model (scroll sideways for more)",
+                         interactive=False, wrap=False, elem_id=f"{prefix}-table")
+    chart = gr.Plot(chart_value, show_label=False, elem_id=f"{prefix}-chart")
+    with gr.Row(equal_height=True):
+        seed = seed_box(1, "Re-score seed", f"{prefix}-rescore-seed")
+        button = gr.Button(f"Re-score now ({rescore_samples:,} {modality.schema.sample_noun} per model)",
+                           elem_id=f"{prefix}-rescore", scale=2)
+    status = status_line(f"{prefix}-rescore-status")
+
+    def rescore_now(seed_value: object, progress: gr.Progress = gr.Progress()) -> tuple[pd.DataFrame, object]:
+        seed_n = parse_whole_number(seed_value, "Seed", 0, MAX_SEED)
+        try:
+            live = compare.rescore(registry, modality, rescore_samples, seed_n, progress=progress)
+        except (FileNotFoundError, DataMissing) as exc:
+            raise gr.Error(str(exc)) from None
+        new_table, figure, _ = compare.comparison(registry, modality, chart_metrics, live)
+        return new_table, figure
+
+    button.click(rescore_now, [seed], [table, chart], api_name=api_name, concurrency_limit=1,
+                 **keep_results(status))
