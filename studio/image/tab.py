@@ -14,6 +14,7 @@ from studio.serving import ModelRegistry
 from studio.ui import charts
 from studio.ui.controls import (
     CheckedSlider,
+    chart_image,
     curves_section,
     keep_results,
     metrics_section,
@@ -23,7 +24,7 @@ from studio.ui.controls import (
 )
 from studio.ui.describe import describe, model_choices, recorded_model
 from studio.ui.inputs import MAX_SEED, generator_for, parse_whole_number
-from studio.ui.results import png_path, remembered
+from studio.ui.results import figure_path, png_path, remembered
 
 SCHEMA = MODALITY.schema
 MAX_IMAGES = 64
@@ -55,12 +56,18 @@ def _histogram_top(registry: ModelRegistry) -> float:
     return charts.histogram_limit([registry.get(m).metrics.get("class_histogram") for m in registry.ids("image")])
 
 
-def describe_image(registry: ModelRegistry, model_id: object) -> tuple[str, object]:
-    """A model's recorded metrics (markdown) and class histogram (a chart on the modality's shared axis)."""
+def describe_image(registry: ModelRegistry, model_id: object) -> tuple[str, str]:
+    """A model's recorded metrics (markdown) and class histogram (a PNG path: the modality's shared axis)."""
+    return _described(registry, str(model_id))
+
+
+@remembered
+def _described(registry: ModelRegistry, model_id: str) -> tuple[str, str]:
     model = recorded_model(registry, model_id)
     hist = None if isinstance(model, str) else model.metrics.get("class_histogram")
-    figure, summary = charts.class_histogram({str(model_id): hist}, CLASS_NAMES, top=_histogram_top(registry))
-    return describe(registry, SCHEMA, model_id) + f"\n\n*Class histogram: {summary}*", figure
+    figure, summary = charts.class_histogram({model_id: hist}, CLASS_NAMES, top=_histogram_top(registry))
+    return (describe(registry, SCHEMA, model_id) + f"\n\n*Class histogram: {summary}*",
+            figure_path(figure, f"{model_id}-classes"))
 
 
 @remembered
@@ -70,7 +77,7 @@ def grid_file(registry: ModelRegistry, model_id: str, seed: int, count: int) -> 
     return png_path(make_grid(images, scale=GRID_SCALE), f"{model_id}-seed{seed}-n{count}")
 
 
-def generate(registry: ModelRegistry, model_id: str, seed: object, count: object) -> tuple[str, str, object]:
+def generate(registry: ModelRegistry, model_id: str, seed: object, count: object) -> tuple[str, str, str]:
     """Grid of ``count`` images from ``model_id`` for ``seed`` (a PNG path), with its card and class histogram."""
     count_n = parse_whole_number(count, "Number of images", 1, MAX_IMAGES)
     seed_n = parse_whole_number(seed, "Seed", 0, MAX_SEED)
@@ -133,7 +140,7 @@ def image_panel(registry: ModelRegistry, side: str, default: str | None) -> dict
         grid = gr.Image(first[0], label="Samples", type="filepath", interactive=False, elem_id=f"grid-{side}",
                         alt_text=f"16 generated Fashion-MNIST images from {default}, seed 0")
         info = gr.Markdown(first[1], elem_id=f"info-{side}", elem_classes=["metrics"])
-        hist = gr.Plot(first[2], show_label=False, elem_id=f"hist-{side}")
+        hist = chart_image(first[2], "Class histogram of the model's samples (recorded)", f"hist-{side}")
     button.click(functools.partial(generate, registry), [model, seed, count], [grid, info, hist],
                  api_name=f"generate_{side}", concurrency_limit=4, **keep_results(status)).success(
         alt_for, [model, seed, count], [grid], api_visibility="private", show_progress="hidden")
@@ -211,7 +218,7 @@ def build_compare(registry: ModelRegistry) -> None:
     metrics_section(registry, MODALITY, CHART_METRICS, "compare", RESCORE_SAMPLES, "rescore")
     hists = {m: registry.get(m).metrics.get("class_histogram") for m in ids}
     hist_figure, hist_summary = charts.class_histogram(hists, CLASS_NAMES, title="Class histograms (recorded)")
-    gr.Plot(hist_figure, show_label=False, elem_id="compare-hist")
+    chart_image(figure_path(hist_figure, "image-classes"), hist_summary, "compare-hist")
     gr.Markdown(f"*{hist_summary}*", elem_id="compare-hist-summary")
     curves_section(registry, ids, "compare")
     run_all.click(functools.partial(generate_all, registry), [seed, count], grids, api_name="generate_all",

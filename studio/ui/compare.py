@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from studio.evaluation.protocol import evaluate
-from studio.evaluation.schema import REAL_SUFFIX, MetricSchema, likelihood_text
+from studio.evaluation.schema import REAL_SUFFIX, likelihood_text
 from studio.modality import Modality
 from studio.serving import ModelRegistry
 
@@ -53,35 +53,16 @@ def held_out_row(registry: ModelRegistry, modality: Modality) -> dict[str, Any] 
 
 def comparison(registry: ModelRegistry, modality: Modality, chart_metrics: tuple[str, ...],
                live: dict[str, dict] | None = None) -> tuple[pd.DataFrame, object, str]:
-    """(table, metric chart, best-per-metric markdown with the chart's text summary), recorded or live."""
+    """(table, metric chart as a PNG path, best-per-metric markdown with the chart's text summary), from the
+    recorded metrics or live re-scored ones."""
     from studio.ui import charts
+    from studio.ui.results import figure_path
 
     table = metrics_table(registry, modality, live=live)
     keys = [k for k in chart_metrics if k in modality.schema.table]
     figure, summary = charts.metric_bars(table, modality.schema, keys)
-    return table, figure, charts.best_per_metric(table, modality.schema, keys) + f"\n\n*Chart: {summary}*"
-
-
-def share_frame(table: pd.DataFrame, schema: MetricSchema, keys: tuple[str, ...]) -> pd.DataFrame:
-    """Long format (model, metric, value) of the table's ``keys`` columns, for a grouped bar chart."""
-    columns = [schema.metric(k).header for k in keys]
-    if table.empty:  # no models of this modality: an empty chart, not a crash
-        return pd.DataFrame({"model": [], "metric": [], "value": []}).astype({"value": float})
-    long = table.melt(id_vars=["model"], value_vars=[c for c in columns if c in table], var_name="metric")
-    return long.dropna().astype({"value": float})
-
-
-def histogram_frame(hist: list[float] | None, class_names: tuple[str, ...]) -> pd.DataFrame:
-    shares = hist if hist else [0.0] * len(class_names)
-    return pd.DataFrame({"class": list(class_names), "share": shares})
-
-
-def curves_frame(curves: dict, max_series: int = 4) -> pd.DataFrame:
-    """The loss curves of one model in long format (step, value, series)."""
-    series = {k: v for k, v in curves.get("series", {}).items() if k.endswith("/loss") or k.startswith("eval/")}
-    series = {k: series[k] for k in list(series)[:max_series]}
-    rows = [(p[0], p[1], name) for name, points in series.items() for p in points]
-    return pd.DataFrame(rows, columns=["step", "value", "series"])
+    path = figure_path(figure, f"{modality.name}-metrics{'-live' if live else ''}")
+    return table, path, charts.best_per_metric(table, modality.schema, keys) + f"\n\n*Chart: {summary}*"
 
 
 _REFERENCES: dict[str, Any] = {}  # modality name -> its protocol's reference, opened on the first re-score

@@ -13,6 +13,7 @@ from studio.modality import DataMissing, Modality
 from studio.serving import ModelRegistry
 from studio.ui import charts, compare
 from studio.ui.inputs import MAX_SEED, parse_whole_number
+from studio.ui.results import figure_path, remembered
 
 
 class CheckedSlider(gr.Slider):
@@ -71,19 +72,42 @@ def model_dropdown(choices: list[tuple[str, str]], value: str | None, elem_id: s
                            elem_id=elem_id)
 
 
+def chart_image(path: str | None, alt_text: str, elem_id: str) -> gr.Image:
+    """A chart (a PNG file from studio.ui.charts) with its text summary as alt text."""
+    return gr.Image(path, type="filepath", show_label=False, interactive=False, alt_text=alt_text,
+                    buttons=["fullscreen", "download"], elem_id=elem_id, elem_classes=["chart"])
+
+
 def keep_results(status: gr.components.Component) -> dict[str, Any]:
     """Event options: progress and errors on ``status`` instead of over the outputs."""
     return {"show_progress_on": [status]}
 
 
+@remembered
+def curves_chart(registry: ModelRegistry, model_id: str) -> tuple[str, str]:
+    """(PNG path, text summary) of a model's training curves, drawn once per process."""
+    figure, summary = charts.training_curves(registry.get(model_id).curves, model_id)
+    return figure_path(figure, f"{model_id}-curves"), summary
+
+
 def curves_section(registry: ModelRegistry, ids: list[str], prefix: str) -> None:
-    """Training curves, one chart per model in a closed accordion, each with its text summary."""
+    """Training curves, one chart per model with its text summary, in a closed accordion. The charts are
+    drawn when it is first opened (about a second for four models), not at start-up."""
     with gr.Accordion("Training curves: losses, gradient norms, D(real)/D(fake), learning rate and rollbacks",
-                      open=False, elem_id=f"{prefix}-curves"):
+                      open=False, elem_id=f"{prefix}-curves") as section:
+        outputs: list[gr.components.Component] = []
         for model_id in ids:
-            figure, summary = charts.training_curves(registry.get(model_id).curves, model_id)
-            gr.Plot(figure, show_label=False, elem_id=f"{prefix}-curves-{model_id}")
-            gr.Markdown(f"*{summary}*", elem_id=f"{prefix}-curves-{model_id}-summary")
+            outputs.append(chart_image(None, f"{model_id}: training curves", f"{prefix}-curves-{model_id}"))
+            outputs.append(gr.Markdown("", elem_id=f"{prefix}-curves-{model_id}-summary"))
+
+    def draw() -> list:
+        out: list = []
+        for model_id in ids:
+            path, summary = curves_chart(registry, model_id)
+            out += [gr.update(value=path, alt_text=summary), f"*{summary}*"]
+        return out
+
+    section.expand(draw, None, outputs, api_visibility="private")
 
 
 def metrics_section(registry: ModelRegistry, modality: Modality, chart_metrics: tuple[str, ...], prefix: str,
@@ -94,7 +118,7 @@ def metrics_section(registry: ModelRegistry, modality: Modality, chart_metrics: 
     gr.Markdown("### Best per metric (recorded)\n" + best_value, elem_id=f"{prefix}-best", elem_classes=["metrics"])
     table = gr.Dataframe(table_value, label="All metrics, one row per model (scroll sideways for more)",
                          interactive=False, wrap=False, elem_id=f"{prefix}-table")
-    chart = gr.Plot(chart_value, show_label=False, elem_id=f"{prefix}-chart")
+    chart = chart_image(chart_value, f"{modality.title} metrics per model", f"{prefix}-chart")
     with gr.Row(equal_height=True):
         seed = seed_box(1, "Re-score seed", f"{prefix}-rescore-seed")
         button = gr.Button(f"Re-score now ({rescore_samples:,} {modality.schema.sample_noun} per model)",
@@ -107,8 +131,8 @@ def metrics_section(registry: ModelRegistry, modality: Modality, chart_metrics: 
             live = compare.rescore(registry, modality, rescore_samples, seed_n, progress=progress)
         except (FileNotFoundError, DataMissing) as exc:
             raise gr.Error(str(exc)) from None
-        new_table, figure, _ = compare.comparison(registry, modality, chart_metrics, live)
-        return new_table, figure
+        new_table, chart_path, _ = compare.comparison(registry, modality, chart_metrics, live)
+        return new_table, chart_path
 
     button.click(rescore_now, [seed], [table, chart], api_name=api_name, concurrency_limit=1,
                  **keep_results(status))

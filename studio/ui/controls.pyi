@@ -23,7 +23,9 @@ class CheckedSlider(gr.Slider):
 
     def preprocess(self, payload: Any) -> Any:
         return payload
-    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from collections.abc import Callable, Sequence
+    from typing import TYPE_CHECKING, Any, Literal
+
     from gradio.blocks import Block
     if TYPE_CHECKING:
         from gradio.components import Timer
@@ -37,7 +39,9 @@ class CheckedNumber(gr.Number):
 
     def preprocess(self, payload: Any) -> Any:
         return payload
-    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from collections.abc import Callable, Sequence
+    from typing import TYPE_CHECKING, Any, Literal
+
     from gradio.blocks import Block
     if TYPE_CHECKING:
         from gradio.components import Timer
@@ -120,10 +124,11 @@ class CheckedDropdown(gr.Dropdown):
 
     def preprocess(self, payload: Any) -> Any:
         return payload
-    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from collections.abc import Callable, Sequence
+    from typing import TYPE_CHECKING, Any, Literal
+
     from gradio.blocks import Block
     if TYPE_CHECKING:
         from gradio.components import Timer
         from gradio.components.base import Component
 
-    

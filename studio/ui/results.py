@@ -34,13 +34,18 @@ CACHED_RESULTS = 256  # per handler; a 16-image grid is ~20 KiB, a 4-bar WAV ~0.
 F = TypeVar("F", bound=Callable)
 
 
+def safe_name(stem: str, limit: int = 80) -> str:
+    """``stem`` as a short file name: letters, digits, '-' and '_' only (a model id typed by anyone)."""
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in stem)[:limit] or "result"
+
+
 def png_path(image: np.ndarray, stem: str = "image") -> str:
     """``image`` (uint8 [H, W] or [H, W, 3]) as a PNG file named by its content; written once, atomically."""
     from PIL import Image
 
     data = np.ascontiguousarray(image, dtype=np.uint8)
     digest = hashlib.sha256(f"{data.shape}".encode() + data.tobytes()).hexdigest()[:24]
-    path = RESULTS_DIR / f"{stem}-{digest}.png"
+    path = RESULTS_DIR / f"{safe_name(stem)}-{digest}.png"
     if not path.exists():
         buffer = io.BytesIO()
         Image.fromarray(data).save(buffer, format="PNG")
@@ -51,7 +56,8 @@ def png_path(image: np.ndarray, stem: str = "image") -> str:
 def bytes_path(data: bytes, name: str) -> str:
     """``data`` as a file called ``name`` in a folder named by its content; written once, atomically."""
     folder = RESULTS_DIR / hashlib.sha256(data).hexdigest()[:24]
-    path = folder / name
+    stem, dot, suffix = name.rpartition(".")
+    path = folder / (f"{safe_name(stem)}.{suffix}" if dot else safe_name(name))
     if not path.exists():
         atomic_write_bytes(path, data)
     return str(path)
@@ -60,3 +66,11 @@ def bytes_path(data: bytes, name: str) -> str:
 def remembered(function: F) -> F:
     """An LRU cache for a handler whose result depends only on its (hashable, already checked) arguments."""
     return functools.lru_cache(maxsize=CACHED_RESULTS)(function)  # type: ignore[return-value]
+
+
+def figure_path(figure: object, stem: str) -> str:
+    """A matplotlib figure as a PNG file (written once, atomically): charts travel as files, like pictures,
+    so a repeated request costs no re-encoding and screen readers get the image's alt text."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)  # type: ignore[attr-defined]
+    return bytes_path(buffer.getvalue(), f"{stem}.png")

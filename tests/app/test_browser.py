@@ -101,3 +101,85 @@ def test_music_tab_generate_shows_a_player_and_a_piano_roll(app_server):
         assert audio.evaluate_all(loaded), "no <audio> element loaded the generated WAV"
         expect(page.locator("#music-midi-left")).to_contain_text(".mid")
         browser.close()
+
+
+def _contrast(fg: str, bg: str) -> float:
+    """WCAG contrast ratio of two CSS 'rgb(r, g, b)' colours."""
+    def luminance(css: str) -> float:
+        channels = [int(v) / 255 for v in re.findall(r"\d+", css)[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    hi, lo = sorted((luminance(fg), luminance(bg)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_controls_dice_hidden_inputs_strict_dropdowns_and_errors_that_keep_the_result(app_server):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(app_server["url"], wait_until="domcontentloaded")
+        # Samples are there before anyone clicks.
+        expect(page.locator("#grid-left img")).to_be_visible(timeout=30_000)
+        first = page.locator("#grid-left img").get_attribute("src")
+        assert "seed 0" in page.locator("#grid-left img").get_attribute("alt")
+
+        # The primary button passes WCAG AA (4.5:1) for its text.
+        colours = page.locator("#generate-left").evaluate(
+            "b => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor]")
+        assert _contrast(*colours) >= 4.5, colours
+
+        # 🎲 puts a random seed in the box; Generate then shows a new grid whose alt text names it.
+        page.locator("#seed-left-dice").click()
+        expect(page.locator("#seed-left input")).not_to_have_value("0")
+        seed = page.locator("#seed-left input").input_value()
+        page.locator("#generate-left").click()
+        expect(page.locator("#grid-left img")).not_to_have_attribute("src", first, timeout=30_000)
+        expect(page.locator("#grid-left img")).to_have_attribute("alt", re.compile(rf"seed {seed}\b"))
+        good = page.locator("#grid-left img").get_attribute("src")
+
+        # A bad seed: a message that says what to fix, and the last good grid stays on screen.
+        page.locator("#seed-left input").fill("-5")
+        page.locator("#generate-left").click()
+        expect(page.get_by_text("Seed must be from 0")).to_be_visible(timeout=30_000)
+        expect(page.locator("#grid-left img")).to_have_attribute("src", good)
+
+        # Strict dropdowns: typed text that is no model does not become the value.
+        box = page.locator("#model-right input")
+        before = box.input_value()
+        box.fill("music-vae")
+        box.press("Enter")
+        box.blur()
+        expect(box).to_have_value(before)
+
+        # Text: a line model hides the Transformer-only inputs.
+        page.get_by_role("tab", name="Text").click()
+        expect(page.locator("#text-prompt-left")).to_be_visible()
+        expect(page.locator("#text-output-left textarea")).not_to_have_value("", timeout=30_000)
+        page.locator("#text-model-left input").click()
+        page.get_by_role("option", name="text-vae").click()
+        expect(page.locator("#text-prompt-left")).to_be_hidden(timeout=10_000)
+        expect(page.locator("#text-lines-left")).to_be_visible()
+        browser.close()
+
+
+def test_screenshots_of_every_tab_fit_and_show_their_pictures(app_server):
+    import sys
+
+    from tests.conftest import ROOT
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from screenshots import TABS, WIDTHS, shoot
+
+    shots = shoot(app_server["url"], ROOT / "runs" / "screenshots")  # kept as artefacts of the run
+    assert len(shots) == len(TABS) * len(WIDTHS)
+    for shot in shots:
+        where = f"{shot.tab} at {shot.width} px"
+        assert shot.path.stat().st_size > 10_000, where
+        assert shot.page_width <= shot.width, f"{where}: the page scrolls sideways ({shot.page_width} px)"
+        assert not shot.broken_images, f"{where}: pictures that did not load: {shot.broken_images[:3]}"
+        assert not shot.images_without_alt, f"{where}: pictures without alt text: {shot.images_without_alt[:3]}"
+        if shot.tab in ("Images", "Compare"):
+            assert shot.charts >= 2, f"{where}: {shot.charts} charts shown"

@@ -45,11 +45,13 @@ def test_music_and_text_tables_end_with_what_the_held_out_data_scores():
             REGISTRY.get(REGISTRY.ids(name)[0]).metrics[key + "_real"], abs=1e-4)
 
 
-def test_chart_frame_is_long_format_of_the_chosen_metrics():
-    table = compare.metrics_table(REGISTRY, IMAGE)
-    frame = compare.share_frame(table, IMAGE.schema, ("precision", "recall"))
-    assert set(frame["metric"]) == {"precision ↑", "recall ↑"}
-    assert len(frame) == 2 * len(table) and frame["value"].between(0, 1).all()
+def test_comparison_gives_a_table_a_chart_file_and_a_best_per_metric_summary():
+    from PIL import Image
+
+    table, chart, best = compare.comparison(REGISTRY, IMAGE, ("fd", "precision"))
+    assert len(table) == len(REGISTRY.ids("image"))
+    assert Image.open(chart).size[0] > 300
+    assert best.startswith("| metric | better | best model |") and "FD" in best and "precision" in best
 
 
 def test_slerp_starts_and_ends_at_the_two_seeds():
@@ -59,9 +61,3 @@ def test_slerp_starts_and_ends_at_the_two_seeds():
     np.testing.assert_allclose(path[-1], seeded_noise(1, 16, 9)[0], atol=1e-5)
     norms = np.linalg.norm(path, axis=1)
     assert norms.min() > 0.8 * min(norms[0], norms[-1])  # no dip towards the origin
-
-
-def test_curves_frame_holds_loss_series():
-    model = REGISTRY.get(REGISTRY.ids("image")[0])
-    frame = compare.curves_frame(model.curves)
-    assert len(frame) > 10 and frame["series"].str.contains("loss").any()

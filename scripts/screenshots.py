@@ -1,0 +1,104 @@
+"""Screenshots of every tab at a desktop and a phone width, through Debian's Chromium (playwright).
+
+    python scripts/screenshots.py                        # launches the app, writes docs/screenshots/*.png
+    python scripts/screenshots.py --url http://127.0.0.1:7860/ --out runs/screenshots
+
+For each tab and width it also reports what a person would notice: whether the page scrolls sideways,
+how many pictures and charts failed to load, and the text of any error toast. The browser tests call
+``shoot`` and assert on that report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TABS = ("Images", "Text", "Music", "Compare")
+WIDTHS = (1400, 400)
+
+#: Images on the visible tab that the browser could not show (a broken or missing file).
+BROKEN_IMAGES_JS = """() => [...document.querySelectorAll('img')]
+  .filter(i => i.offsetParent !== null && i.complete && i.naturalWidth === 0).map(i => i.src)"""
+#: Images on the visible tab with no alt text.
+NO_ALT_JS = """() => [...document.querySelectorAll('img')]
+  .filter(i => i.offsetParent !== null && !(i.alt || '').trim()).map(i => i.src)"""
+#: Chart images on the visible tab that the browser has decoded.
+CHARTS_JS = """() => [...document.querySelectorAll('.chart img')]
+  .filter(i => i.offsetParent !== null && i.complete && i.naturalWidth > 0).length"""
+#: Gradio loads pictures lazily: scroll through the page so that every one is fetched before the shot.
+SCROLL_JS = """async () => { for (let y = 0; y < document.body.scrollHeight; y += 600) {
+  window.scrollTo(0, y); await new Promise(r => setTimeout(r, 60)); } window.scrollTo(0, 0); }"""
+
+
+@dataclass
+class Shot:
+    tab: str
+    width: int
+    path: Path
+    page_width: int  # document.scrollWidth: more than the viewport means the page scrolls sideways
+    broken_images: list[str]
+    images_without_alt: list[str]
+    charts: int  # chart images shown on the tab
+
+
+def shoot(url: str, out: Path, widths: tuple[int, ...] = WIDTHS, tabs: tuple[str, ...] = TABS) -> list[Shot]:
+    """A full-page PNG of each tab at each width, in ``out``, and what each one shows."""
+    from playwright.sync_api import sync_playwright
+
+    out.mkdir(parents=True, exist_ok=True)
+    shots = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        for width in widths:
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.goto(url, wait_until="domcontentloaded")
+            page.wait_for_selector("#grid-left img", timeout=60_000)
+            for tab in tabs:
+                page.get_by_role("tab", name=tab).click()
+                page.wait_for_load_state("networkidle")
+                page.evaluate(SCROLL_JS)
+                page.wait_for_load_state("networkidle")
+                time.sleep(0.5)  # let pictures decode and the layout settle
+                path = out / f"{tab.lower()}-{width}.png"
+                page.screenshot(path=str(path), full_page=True)
+                shots.append(Shot(tab, width, path, page.evaluate("document.documentElement.scrollWidth"),
+                                  page.evaluate(BROKEN_IMAGES_JS), page.evaluate(NO_ALT_JS),
+                                  page.evaluate(CHARTS_JS)))
+            page.close()
+        browser.close()
+    return shots
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Screenshots of every tab at desktop and phone widths",
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--url", help="a running app (default: launch one from this checkout)")
+    parser.add_argument("--port", type=int, default=7961, help="port for the launched app")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots", help="folder for the PNGs")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from load_test import launch_app
+
+    proc, url = (None, args.url) if args.url else launch_app(args.port)
+    try:
+        for shot in shoot(url, args.out):
+            overflow = "scrolls sideways" if shot.page_width > shot.width else "fits"
+            print(f"{shot.path.relative_to(ROOT) if shot.path.is_relative_to(ROOT) else shot.path}: {overflow}, "
+                  f"{shot.charts} charts, {len(shot.broken_images)} broken images, "
+                  f"{len(shot.images_without_alt)} without alt text")
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+"""A small class at once (scripts/load_test.py, scaled down): identical requests, distinct ones, every tab."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from load_test import run_mix  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+@pytest.mark.parametrize("mix,clients,per_client", [("identical", 12, 4), ("tabs", 6, 3)])
+def test_concurrent_clients_get_no_errors(app_server, mix, clients, per_client):
+    # "identical" is the case that used to fail: byte-identical concurrent results (see studio/ui/results.py).
+    result = run_mix(app_server["url"], mix, clients, per_client)
+    assert result.requests == clients * per_client
+    assert not result.errors, f"{len(result.errors)} of {result.requests} failed: {result.errors[:3]}"
+    assert app_server["proc"].poll() is None
