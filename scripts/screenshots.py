@@ -1,7 +1,7 @@
 """Screenshots of every tab at a desktop and a phone width, through Debian's Chromium (playwright).
 
-    python scripts/screenshots.py                        # launches the app, writes docs/screenshots/*.png
-    python scripts/screenshots.py --url http://127.0.0.1:7860/ --out runs/screenshots
+    python scripts/screenshots.py --widths 1400 --first-screen   # README's pictures, docs/screenshots/*.png
+    python scripts/screenshots.py --url http://127.0.0.1:7860/ --out runs/screenshots   # whole pages
 
 For each tab and width it also reports what a person would notice: whether the page scrolls sideways,
 how many pictures and charts failed to load, and the text of any error toast. The browser tests call
@@ -48,8 +48,10 @@ class Shot:
     charts: int  # chart images shown on the tab
 
 
-def shoot(url: str, out: Path, widths: tuple[int, ...] = WIDTHS, tabs: tuple[str, ...] = TABS) -> list[Shot]:
-    """A full-page PNG of each tab at each width, in ``out``, and what each one shows."""
+def shoot(url: str, out: Path, widths: tuple[int, ...] = WIDTHS, tabs: tuple[str, ...] = TABS,
+          full_page: bool = True) -> list[Shot]:
+    """A PNG of each tab at each width (the whole page, or what the first screen shows), in ``out``, and
+    what each one shows."""
     from playwright.sync_api import sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
@@ -67,7 +69,7 @@ def shoot(url: str, out: Path, widths: tuple[int, ...] = WIDTHS, tabs: tuple[str
                 page.wait_for_load_state("networkidle")
                 time.sleep(0.5)  # let pictures decode and the layout settle
                 path = out / f"{tab.lower()}-{width}.png"
-                page.screenshot(path=str(path), full_page=True)
+                page.screenshot(path=str(path), full_page=full_page)
                 shots.append(Shot(tab, width, path, page.evaluate("document.documentElement.scrollWidth"),
                                   page.evaluate(BROKEN_IMAGES_JS), page.evaluate(NO_ALT_JS),
                                   page.evaluate(CHARTS_JS)))
@@ -82,13 +84,16 @@ def main() -> int:
     parser.add_argument("--url", help="a running app (default: launch one from this checkout)")
     parser.add_argument("--port", type=int, default=7961, help="port for the launched app")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots", help="folder for the PNGs")
+    parser.add_argument("--widths", type=int, nargs="+", default=list(WIDTHS), help="viewport widths, px")
+    parser.add_argument("--first-screen", action="store_true",
+                        help="only what the first screen shows (smaller files, as README uses), not the whole page")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "scripts"))
     from load_test import launch_app
 
     proc, url = (None, args.url) if args.url else launch_app(args.port)
     try:
-        for shot in shoot(url, args.out):
+        for shot in shoot(url, args.out, tuple(args.widths), full_page=not args.first_screen):
             overflow = "scrolls sideways" if shot.page_width > shot.width else "fits"
             print(f"{shot.path.relative_to(ROOT) if shot.path.is_relative_to(ROOT) else shot.path}: {overflow}, "
                   f"{shot.charts} charts, {len(shot.broken_images)} broken images, "

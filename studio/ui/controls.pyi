@@ -23,9 +23,7 @@ class CheckedSlider(gr.Slider):
 
     def preprocess(self, payload: Any) -> Any:
         return payload
-    from collections.abc import Callable, Sequence
-    from typing import TYPE_CHECKING, Any, Literal
-
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
     from gradio.blocks import Block
     if TYPE_CHECKING:
         from gradio.components import Timer
@@ -39,9 +37,7 @@ class CheckedNumber(gr.Number):
 
     def preprocess(self, payload: Any) -> Any:
         return payload
-    from collections.abc import Callable, Sequence
-    from typing import TYPE_CHECKING, Any, Literal
-
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
     from gradio.blocks import Block
     if TYPE_CHECKING:
         from gradio.components import Timer
@@ -124,9 +120,7 @@ class CheckedDropdown(gr.Dropdown):
 
     def preprocess(self, payload: Any) -> Any:
         return payload
-    from collections.abc import Callable, Sequence
-    from typing import TYPE_CHECKING, Any, Literal
-
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
     from gradio.blocks import Block
     if TYPE_CHECKING:
         from gradio.components import Timer
