@@ -64,7 +64,7 @@ if [ "$MODE" = app ]; then
 fi
 
 echo "== apt: Chromium and fonts (browser tests)"
-apt_install chromium fonts-dejavu-core || echo "   the browser tests will be skipped"
+apt_install chromium fonts-dejavu-core fonts-noto-color-emoji || echo "   the browser tests will be skipped"
 
 echo "== data sets"
 bash scripts/get_data.sh
