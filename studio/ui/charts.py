@@ -112,7 +112,8 @@ def best_per_metric(table: pd.DataFrame, schema: MetricSchema, keys: Sequence[st
         if not real.empty and metric.header in real and pd.notna(real[metric.header].iloc[0]):
             data = metric.format(float(real[metric.header].iloc[0]))
         arrow = {"higher": "↑ higher", "lower": "↓ lower"}.get(metric.better, "≈ data")
-        rows.append(f"| {metric.label} | {arrow} | {best[0]} | {metric.format(best[1])} | {data} |")
+        label = metric.label.replace("|", "\\|")  # "KL(q || p)" would end the cell
+        rows.append(f"| {label} | {arrow} | {best[0]} | {metric.format(best[1])} | {data} |")
     return "\n".join(rows) if len(rows) > 2 else "*No recorded metrics yet.*"
 
 

@@ -21,6 +21,11 @@ def recorded_model(registry: ModelRegistry, model_id: object) -> ServedModel | s
     return model
 
 
+def cell(text: str) -> str:
+    """Text made safe for a markdown table cell: a '|' (as in "KL(q || p)") would end the cell."""
+    return str(text).replace("|", "\\|")
+
+
 def metrics_markdown(schema: MetricSchema, metrics: dict) -> str:
     """The recorded numbers as a table: model, and the held-out data where the record has it."""
     keys = [k for k in (*schema.table, *EXTRA_ROWS) if k in metrics and k not in ("collapsed", "mode_collapse")]
@@ -31,9 +36,9 @@ def metrics_markdown(schema: MetricSchema, metrics: dict) -> str:
     rows = []
     for key in keys:
         metric = schema.metric(key)
-        real = f" {metric.format(metrics[key + REAL_SUFFIX])} |" if key + REAL_SUFFIX in metrics else " |"
-        rows.append(f"| {metric.header} | {metric.format(metrics[key])} |" + (real if with_real else ""))
-    rows.append(f"| likelihood ↓ | {likelihood_text(metrics)} |" + (" |" if with_real else ""))
+        real = f" {cell(metric.format(metrics[key + REAL_SUFFIX]))} |" if key + REAL_SUFFIX in metrics else " |"
+        rows.append(f"| {cell(metric.header)} | {cell(metric.format(metrics[key]))} |" + (real if with_real else ""))
+    rows.append(f"| likelihood ↓ | {cell(likelihood_text(metrics))} |" + (" |" if with_real else ""))
     return "\n".join([head, rule, *rows])
 
 

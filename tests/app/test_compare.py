@@ -61,3 +61,15 @@ def test_slerp_starts_and_ends_at_the_two_seeds():
     np.testing.assert_allclose(path[-1], seeded_noise(1, 16, 9)[0], atol=1e-5)
     norms = np.linalg.norm(path, axis=1)
     assert norms.min() > 0.8 * min(norms[0], norms[-1])  # no dip towards the origin
+
+
+def test_a_label_with_bars_keeps_every_row_of_the_metrics_table():
+    from studio.evaluation.schema import Metric, MetricSchema
+    from studio.ui.describe import metrics_markdown
+
+    metrics = (Metric("kl", "KL(q(z|x) || p(z))", "the KL"), Metric("fd", "FD", "FD", "lower"))
+    schema = MetricSchema("text", "lines", metrics, table=("kl", "fd"), compared=("kl", "fd"),
+                          verdict=lambda m: "fine")
+    lines = metrics_markdown(schema, {"kl": 3.0, "fd": 1.0}).splitlines()
+    assert len(lines) == 5  # header, rule, KL, FD, likelihood
+    assert all(line.replace("\\|", "").count("|") == 3 for line in lines)
