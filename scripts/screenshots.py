@@ -32,6 +32,12 @@ NO_ALT_JS = """() => [...document.querySelectorAll('img')]
 #: Chart images on the visible tab that the browser has decoded.
 CHARTS_JS = """() => [...document.querySelectorAll('.chart img')]
   .filter(i => i.offsetParent !== null && i.complete && i.naturalWidth > 0).length"""
+#: Table cells holding one number that the browser broke over more than one line.
+WRAPPED_NUMBERS_JS = """() => [...document.querySelectorAll('td, th')]
+  .filter(c => c.offsetParent !== null && /^[-−≤]?\\s?[\\d.,]+$/.test(c.innerText.trim()))
+  .filter(c => { const r = document.createRange(); r.selectNodeContents(c);
+                 return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size > 1; })
+  .map(c => c.innerText.trim())"""
 #: Gradio loads pictures lazily: scroll through the page so that every one is fetched before the shot.
 SCROLL_JS = """async () => { for (let y = 0; y < document.body.scrollHeight; y += 600) {
   window.scrollTo(0, y); await new Promise(r => setTimeout(r, 60)); } window.scrollTo(0, 0); }"""
@@ -46,6 +52,7 @@ class Shot:
     broken_images: list[str]
     images_without_alt: list[str]
     charts: int  # chart images shown on the tab
+    wrapped_numbers: list[str]  # numbers broken over two lines in a table
 
 
 def shoot(url: str, out: Path, widths: tuple[int, ...] = WIDTHS, tabs: tuple[str, ...] = TABS,
@@ -72,7 +79,7 @@ def shoot(url: str, out: Path, widths: tuple[int, ...] = WIDTHS, tabs: tuple[str
                 page.screenshot(path=str(path), full_page=full_page)
                 shots.append(Shot(tab, width, path, page.evaluate("document.documentElement.scrollWidth"),
                                   page.evaluate(BROKEN_IMAGES_JS), page.evaluate(NO_ALT_JS),
-                                  page.evaluate(CHARTS_JS)))
+                                  page.evaluate(CHARTS_JS), page.evaluate(WRAPPED_NUMBERS_JS)))
             page.close()
         browser.close()
     return shots
@@ -97,7 +104,7 @@ def main() -> int:
             overflow = "scrolls sideways" if shot.page_width > shot.width else "fits"
             print(f"{shot.path.relative_to(ROOT) if shot.path.is_relative_to(ROOT) else shot.path}: {overflow}, "
                   f"{shot.charts} charts, {len(shot.broken_images)} broken images, "
-                  f"{len(shot.images_without_alt)} without alt text")
+                  f"{len(shot.images_without_alt)} without alt text, {len(shot.wrapped_numbers)} numbers wrapped")
     finally:
         if proc is not None:
             proc.terminate()

@@ -6,11 +6,14 @@ Every recorded number comes from here, through the runtime the app uses. A modal
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from studio.runtime import AutoregressiveGenerator, OnnxGenerator, load_generator
 
@@ -29,6 +32,17 @@ class Protocol:
     real_baseline_what: str  # one line on what real_baseline scores
 
 
+#: The first samples of an evaluation are fingerprinted, so a test can check cheaply that the ONNX file still
+#: draws exactly the samples its numbers were computed from (generators draw a prefix the same at any n).
+DIGEST_SAMPLES = 500
+
+
+def sample_digest(samples: Any) -> str:
+    """sha256 of the first DIGEST_SAMPLES samples' shape, dtype and bytes."""
+    head = np.ascontiguousarray(np.asarray(samples)[:DIGEST_SAMPLES])
+    return hashlib.sha256(f"{head.shape}{head.dtype}".encode() + head.tobytes()).hexdigest()
+
+
 def evaluate(generator: Generator, protocol: Protocol, reference: Any, n_samples: int | None = None,
              seed: int | None = None) -> dict[str, Any]:
     """Score ``n_samples`` samples of ``generator`` drawn with ``seed`` (the protocol's by default)."""
@@ -40,7 +54,8 @@ def evaluate(generator: Generator, protocol: Protocol, reference: Any, n_samples
     samples = protocol.draw(generator, n, seed)
     seconds = time.perf_counter() - t0
     metrics = protocol.score(samples, reference)
-    metrics.update({"n_samples": n, "seed": seed, "eval_samples_per_s": n / seconds, "provider": generator.provider})
+    metrics.update({"n_samples": n, "seed": seed, "eval_samples_per_s": n / seconds, "provider": generator.provider,
+                    "sample_digest": sample_digest(samples), "sample_digest_n": min(n, DIGEST_SAMPLES)})
     return metrics
 
 

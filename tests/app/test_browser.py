@@ -181,5 +181,6 @@ def test_screenshots_of_every_tab_fit_and_show_their_pictures(app_server):
         assert shot.page_width <= shot.width, f"{where}: the page scrolls sideways ({shot.page_width} px)"
         assert not shot.broken_images, f"{where}: pictures that did not load: {shot.broken_images[:3]}"
         assert not shot.images_without_alt, f"{where}: pictures without alt text: {shot.images_without_alt[:3]}"
+        assert not shot.wrapped_numbers, f"{where}: numbers broken over two lines: {shot.wrapped_numbers[:5]}"
         if shot.tab in ("Images", "Compare"):
             assert shot.charts >= 2, f"{where}: {shot.charts} charts shown"
