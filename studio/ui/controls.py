@@ -53,7 +53,7 @@ RANDOM_SEED_JS = f"() => Math.floor(Math.random() * {MAX_SEED})"
 def seed_box(value: int, label: str, elem_id: str, scale: int = 2) -> gr.Number:
     """A seed number and, beside it, a 🎲 button that puts a random seed in it."""
     seed = CheckedNumber(value=value, label=label, precision=0, minimum=0, maximum=MAX_SEED, elem_id=elem_id,
-                     scale=scale, elem_classes=["seed"])
+                         scale=scale, elem_classes=["seed"])
     dice = gr.Button("🎲", elem_id=f"{elem_id}-dice", scale=0, min_width=48, elem_classes=["dice"])
     dice.click(None, None, seed, js=RANDOM_SEED_JS, api_visibility="private")
     return seed
