@@ -49,7 +49,7 @@ SEEDS, FRAGMENTS = "two seeds (noise)", "two held-out fragments (encoder)"
 
 SCHEMA = MODALITY.schema
 CHART_METRICS = ("fd", "pitch_class_kl", "consonance_on_beats", "voice_crossing", "novelty", "distinct_fragments")
-RESCORE_SAMPLES = 500
+RESCORE_SAMPLES = 250
 INTRO = ("**Bach chorales**: four-part hymns (soprano, alto, tenor, bass) on a grid of 16th notes, heard through "
          "a simple synthesizer. Pick two models and press **Generate**; the Transformer can continue the opening "
          "of a chorale it never saw. The piano roll shows each voice in its own colour.")

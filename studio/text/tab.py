@@ -34,7 +34,7 @@ EMPTY_PROMPT = "\n"  # an empty prompt starts the model at the beginning of a li
 
 SCHEMA = MODALITY.schema
 CHART_METRICS = ("fd", "ref_perplexity", "distinct_2", "novelty", "real_word_share")
-RESCORE_SAMPLES = 1000
+RESCORE_SAMPLES = 300
 INTRO = ("**Shakespeare**: lines from his plays, written one character at a time. The Transformer continues "
          "your prompt; the GAN, VAE and flow write whole 48-character lines from noise. Pick two models and "
          "press **Generate**; the numbers below say how Shakespeare-like and how varied each one is.")
