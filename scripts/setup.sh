@@ -45,7 +45,7 @@ if [ "$MODE" = app ]; then VENV=.venv-app; REQUIREMENTS=requirements-app.txt; el
 
 echo "== virtual environment: $VENV"
 if [ ! -x "$VENV/bin/python" ]; then
-  if ! "$PYTHON" -m venv "$VENV" 2> /dev/null; then
+  if ! "$PYTHON" -m venv "$VENV" > /dev/null 2>&1; then
     # Debian and Ubuntu ship venv in a separate package (python3.X-venv).
     rm -rf "$VENV"
     echo "   '$PYTHON -m venv' is not available: installing python3-venv"
