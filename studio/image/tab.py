@@ -212,7 +212,8 @@ def build_compare(registry: ModelRegistry) -> None:
     status = status_line("compare-status")
     first = generate_all(registry, 0, 16)
     with gr.Row():
-        grids = [gr.Image(path, label=model_id, type="filepath", interactive=False, min_width=200,
+        grids = [gr.Image(path, label=model_id if registry.get(model_id).available else f"{model_id} (unavailable)",
+                          type="filepath", interactive=False, min_width=200,
                           elem_id=f"compare-grid-{model_id}", alt_text=f"16 images from {model_id}, seed 0")
                  for model_id, path in zip(ids, first)]
     metrics_section(registry, MODALITY, CHART_METRICS, "compare", RESCORE_SAMPLES, "rescore")

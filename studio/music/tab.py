@@ -404,7 +404,8 @@ def build_compare(registry: ModelRegistry) -> None:
     with gr.Row():
         for i, model_id in enumerate(ids):
             with gr.Column(min_width=220):
-                outputs.append(gr.Image(first[2 * i], label=model_id, type="filepath", interactive=False,
+                label = model_id if registry.get(model_id).available else f"{model_id} (unavailable)"
+                outputs.append(gr.Image(first[2 * i], label=label, type="filepath", interactive=False,
                                         elem_id=f"compare-music-roll-{model_id}",
                                         alt_text=f"Piano roll of 4 bars from {model_id}, seed 0"))
                 outputs.append(gr.Audio(first[2 * i + 1], label=f"{model_id}: listen", type="filepath",

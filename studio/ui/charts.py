@@ -100,9 +100,10 @@ def best_model(table: pd.DataFrame, schema: MetricSchema, key: str) -> tuple[str
 
 
 def best_per_metric(table: pd.DataFrame, schema: MetricSchema, keys: Sequence[str]) -> str:
-    """A compact markdown table: each metric, which way is better, the best model and its value, the data's."""
+    """A compact markdown table that fits a phone: each metric with its direction (↑ higher is better,
+    ↓ lower, none: closest to the data), the best model and its value, and what the held-out data scores."""
     real = table[table["family"] == "data"]
-    rows = ["| metric | better | best model | value | held-out data |", "|---|---|---|---|---|"]
+    rows = ["| metric | best | value | data |", "|---|---|---|---|"]
     for key in keys:
         metric = schema.metric(key)
         best = best_model(table, schema, key)
@@ -111,9 +112,8 @@ def best_per_metric(table: pd.DataFrame, schema: MetricSchema, keys: Sequence[st
         data = "—"
         if not real.empty and metric.header in real and pd.notna(real[metric.header].iloc[0]):
             data = metric.format(float(real[metric.header].iloc[0]))
-        arrow = {"higher": "↑ higher", "lower": "↓ lower"}.get(metric.better, "≈ data")
-        label = metric.label.replace("|", "\\|")  # "KL(q || p)" would end the cell
-        rows.append(f"| {label} | {arrow} | {best[0]} | {metric.format(best[1])} | {data} |")
+        header = metric.header.replace("|", "\\|")  # "KL(q || p)" would end the cell
+        rows.append(f"| {header} | {best[0]} | {metric.format(best[1])} | {data} |")
     return "\n".join(rows) if len(rows) > 2 else "*No recorded metrics yet.*"
 
 

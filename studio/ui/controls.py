@@ -115,7 +115,9 @@ def metrics_section(registry: ModelRegistry, modality: Modality, chart_metrics: 
     """Best per metric (fits without scrolling), the full table, a grouped chart, and live re-scoring with
     progress on its own line (the recorded table stays visible until the new one arrives)."""
     table_value, chart_value, best_value = compare.comparison(registry, modality, chart_metrics)
-    gr.Markdown("### Best per metric (recorded)\n" + best_value, elem_id=f"{prefix}-best", elem_classes=["metrics"])
+    gr.Markdown("### Best per metric (recorded)\n↑ higher is better, ↓ lower is better, no arrow: closest to the "
+                "held-out data (the *data* column) is best.\n\n" + best_value, elem_id=f"{prefix}-best",
+                elem_classes=["metrics"])
     table = gr.Dataframe(table_value, label="All metrics, one row per model (scroll sideways for more)",
                          interactive=False, wrap=False, elem_id=f"{prefix}-table")
     chart = chart_image(chart_value, f"{modality.title} metrics per model", f"{prefix}-chart")

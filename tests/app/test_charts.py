@@ -83,5 +83,5 @@ def test_best_per_metric_uses_each_direction_and_the_held_out_data():
          s.metric("consonance_on_beats").header: 0.74},
     ])
     text = charts.best_per_metric(table, s, ("fd", "consonance_on_beats"))
-    assert "| FD | ↓ lower | music-b | 0.100 | 0.070 |" in text
-    assert "| consonance | ↑ higher | music-a |" in text
+    assert "| FD ↓ | music-b | 0.100 | 0.070 |" in text
+    assert "| consonance ↑ | music-a |" in text

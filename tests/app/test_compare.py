@@ -51,7 +51,7 @@ def test_comparison_gives_a_table_a_chart_file_and_a_best_per_metric_summary():
     table, chart, best = compare.comparison(REGISTRY, IMAGE, ("fd", "precision"))
     assert len(table) == len(REGISTRY.ids("image"))
     assert Image.open(chart).size[0] > 300
-    assert best.startswith("| metric | better | best model |") and "FD" in best and "precision" in best
+    assert best.startswith("| metric | best | value | data |") and "FD" in best and "precision" in best
 
 
 def test_slerp_starts_and_ends_at_the_two_seeds():
