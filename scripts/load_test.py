@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 MIXES = ("identical", "distinct", "tabs")
 
 #: (api_name, arguments for request number i) of the ``tabs`` mix: every tab's main endpoints.
@@ -94,25 +95,21 @@ def run_mix(url: str, mix: str, clients: int, per_client: int) -> Result:
     return result
 
 
-def launch_app(port: int):  # noqa: ANN201 - a subprocess.Popen
+def launch_app(port: int):  # noqa: ANN201 - (subprocess.Popen, url)
     """The app from this checkout on ``port``, waited for until its page answers."""
     import subprocess
-    import urllib.request
+
+    from studio.local_server import wait_for_http
 
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the app exited with status {proc.returncode} before serving {url}")
-        try:
-            urllib.request.urlopen(url, timeout=5)
-            return proc, url
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise SystemExit(f"the app did not serve {url} within 300 s")
+    try:
+        wait_for_http(url, proc, timeout=300)
+    except (RuntimeError, TimeoutError) as exc:
+        proc.kill()
+        raise SystemExit(str(exc)) from None
+    return proc, url
 
 
 HEADER = ("| mix | clients × requests | errors | p50 | p95 | requests/s |\n"

@@ -16,7 +16,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-CHROMIUM = "/usr/bin/chromium"
 #: What the app tests serve (a copy of it): trained/, or e.g. runs/tiny/trained to try the app code on tiny models.
 TRAINED_SOURCE = Path(os.environ.get("STUDIO_TEST_TRAINED_DIR") or ROOT / "trained")
 

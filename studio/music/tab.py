@@ -34,9 +34,9 @@ from studio.ui.controls import (
     seed_box,
     status_line,
 )
-from studio.ui.describe import describe, model_choices
+from studio.ui.describe import describe, is_stepped, model_choices
 from studio.ui.inputs import MAX_SEED, generator_for, parse_number, parse_whole_number
-from studio.ui.results import bytes_path, png_path, remembered
+from studio.ui.results import bytes_path, png_path, remembered, safe_name
 
 MAX_BARS = 8
 MIN_TEMPO, MAX_TEMPO = 40, 200
@@ -77,8 +77,7 @@ def music_ids(registry: ModelRegistry) -> list[str]:
 
 def describe_music(registry: ModelRegistry, model_id: object) -> str:
     """A music model's recorded metrics beside the held-out chorales', as markdown, with its collapse verdict."""
-    model = registry.models.get(str(model_id))
-    how = "bar by bar (can continue an opening)" if model and model.entry.get("kind") == "autoregressive" else \
+    how = "bar by bar (can continue an opening)" if is_stepped(registry, model_id) else \
         "whole 4-bar fragments"
     return describe(registry, SCHEMA, model_id, how)
 
@@ -159,8 +158,7 @@ def music_generator(registry: ModelRegistry, model_id: object):  # noqa: ANN201 
 
 
 def _stem(model_id: object, seed: int) -> str:
-    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in str(model_id))
-    return f"{safe}-seed{seed}"
+    return f"{safe_name(str(model_id))}-seed{seed}"
 
 
 @remembered
@@ -264,10 +262,6 @@ def generate_all_music(registry: ModelRegistry, seed: object, bars: object, temp
 
 
 # -- layout ---------------------------------------------------------------------------------------------
-def is_stepped(registry: ModelRegistry, model_id: object) -> bool:
-    model = registry.models.get(str(model_id))
-    return bool(model and model.entry.get("kind") == "autoregressive")
-
 
 def music_panel(registry: ModelRegistry, side: str, default: str, pieces: list[str]) -> dict:
     stepped = is_stepped(registry, default) and bool(pieces)
@@ -357,13 +351,11 @@ def interpolation_section(registry: ModelRegistry, pieces: list[str]) -> None:
 
 
 def build_tab(registry: ModelRegistry) -> None:
-    # At start-up, not on the first click: import the DSP, render one bar, and run every music
-    # generator once (ONNX Runtime sets its buffers up on a session's first run).
+    # At start-up, not on the first click: import the DSP and render one bar. Every music generator's
+    # first run (when ONNX Runtime sets its buffers up) happens at start-up too, in the samples the
+    # panels and the Compare section draw before the page is served.
     warm_up(SAMPLE_RATE)
     ids = music_ids(registry)
-    for model_id in ids:
-        if registry.get(model_id).available:
-            draw_piece(registry.get(model_id).generator, 1, seed=0)
     if not ids:
         gr.Markdown("No music models are registered. Train one with "
                     "`python scripts/train_transformer.py --modality music` (likewise `train_vae.py`, "

@@ -21,7 +21,7 @@ from studio.ui.controls import (
     seed_box,
     status_line,
 )
-from studio.ui.describe import describe, model_choices
+from studio.ui.describe import describe, is_stepped, model_choices
 from studio.ui.inputs import MAX_SEED, generator_for, parse_number, parse_whole_number
 
 MAX_PROMPT_CHARS = 2000
@@ -57,8 +57,7 @@ Night, Richard II, The Winter's Tale), which no model saw in training.
 
 def describe_text(registry: ModelRegistry, model_id: object) -> str:
     """A text model's recorded metrics as markdown, with its collapse verdict."""
-    model = registry.models.get(str(model_id))
-    how = "prompt continuation, token by token" if model and model.entry.get("kind") == "autoregressive" else \
+    how = "prompt continuation, token by token" if is_stepped(registry, model_id) else \
         "whole lines"
     return describe(registry, SCHEMA, model_id, how)
 
@@ -157,15 +156,17 @@ def generate_all_text(registry: ModelRegistry, seed: object, lines: object) -> l
 
 
 # -- layout ------------------------------------------------------------------------------
-def is_stepped(registry: ModelRegistry, model_id: object) -> bool:
-    model = registry.models.get(str(model_id))
-    return bool(model and model.entry.get("kind") == "autoregressive")
-
 
 def controls_for(registry: ModelRegistry, model_id: object) -> tuple[dict, ...]:
     """Show only what applies: prompt, characters, top-k and top-p for the Transformer; lines for line models."""
     stepped = is_stepped(registry, model_id)
     return (*(gr.update(visible=stepped) for _ in range(4)), gr.update(visible=not stepped))
+
+
+def charset_size(registry: ModelRegistry, model_id: str) -> int:
+    """How many characters ``model_id`` writes with: the top-k slider's upper end."""
+    model = registry.get(model_id)
+    return len(model.generator.info.charset or "") if model.available else 1
 
 
 def first_text(registry: ModelRegistry, model_id: str, prompt: str) -> str:
@@ -192,8 +193,9 @@ def text_panel(registry: ModelRegistry, side: str, default: str) -> dict[str, gr
             lines = CheckedSlider(1, MAX_LINES, value=8, step=1, label="Lines to write", visible=not stepped,
                               elem_id=f"text-lines-{side}")
         with gr.Row():
-            top_k = CheckedSlider(0, 84, value=0, step=1, label="Top-k (0 = all characters)", visible=stepped,
-                              elem_id=f"text-topk-{side}")
+            top_k = CheckedSlider(0, charset_size(registry, default), value=0, step=1,
+                                  label="Top-k (0 = all characters)", visible=stepped,
+                                  elem_id=f"text-topk-{side}")
             top_p = CheckedSlider(0.05, 1.0, value=0.95, step=0.05, label="Top-p (nucleus)", visible=stepped,
                               elem_id=f"text-topp-{side}")
         button = gr.Button("Generate", variant="primary", elem_id=f"text-generate-{side}")

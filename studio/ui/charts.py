@@ -22,13 +22,9 @@ DATA_COLOUR = "#999999"
 
 
 def _figure(width: float, height: float):  # noqa: ANN202 - a matplotlib Figure
-    import matplotlib
+    from matplotlib.figure import Figure  # a bare Figure draws to PNG without pyplot or a display backend
 
-    matplotlib.use("Agg")  # no display; set before pyplot could pick one
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    return fig
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 
 def _direction(schema: MetricSchema, key: str, has_data: bool) -> str:

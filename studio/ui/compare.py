@@ -12,6 +12,8 @@ from studio.evaluation.protocol import evaluate
 from studio.evaluation.schema import REAL_SUFFIX, likelihood_text
 from studio.modality import Modality
 from studio.serving import ModelRegistry
+from studio.ui import charts
+from studio.ui.results import figure_path
 
 
 def _cell(value: Any) -> Any:
@@ -55,9 +57,6 @@ def comparison(registry: ModelRegistry, modality: Modality, chart_metrics: tuple
                live: dict[str, dict] | None = None) -> tuple[pd.DataFrame, object, str]:
     """(table, metric chart as a PNG path, best-per-metric markdown with the chart's text summary), from the
     recorded metrics or live re-scored ones."""
-    from studio.ui import charts
-    from studio.ui.results import figure_path
-
     table = metrics_table(registry, modality, live=live)
     keys = [k for k in chart_metrics if k in modality.schema.table]
     figure, summary = charts.metric_bars(table, modality.schema, keys)

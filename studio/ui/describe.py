@@ -54,6 +54,12 @@ def describe(registry: ModelRegistry, schema: MetricSchema, model_id: object, ho
             f"\n\n{verdict[:1].upper()}{verdict[1:]}.")
 
 
+def is_stepped(registry: ModelRegistry, model_id: object) -> bool:
+    """Whether ``model_id`` is a registered model that writes token by token (a Transformer)."""
+    model = registry.models.get(str(model_id))
+    return bool(model and model.entry.get("kind") == "autoregressive")
+
+
 def model_choices(registry: ModelRegistry, modality: str, need: str | None = None,
                   latent_only: bool = False) -> list[tuple[str, str]]:
     """(label, id) for a dropdown: the modality's models, those with an ``need`` file (e.g. "encoder") or a

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 
 import pytest
 
-from tests.conftest import CHROMIUM, served_ids
+from tests.conftest import ROOT, served_ids
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from screenshots import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402 - the browser the screenshots use
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed "
                                  "(apt-get install chromium, as .ci/run does)")]
-
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def test_click_generate_shows_an_image(app_server, tmp_path):
@@ -166,11 +167,6 @@ def test_controls_dice_hidden_inputs_strict_dropdowns_and_errors_that_keep_the_r
 
 
 def test_screenshots_of_every_tab_fit_and_show_their_pictures(app_server):
-    import sys
-
-    from tests.conftest import ROOT
-
-    sys.path.insert(0, str(ROOT / "scripts"))
     from screenshots import TABS, WIDTHS, shoot
 
     shots = shoot(app_server["url"], ROOT / "runs" / "screenshots")  # kept as artefacts of the run

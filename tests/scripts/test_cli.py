@@ -65,4 +65,6 @@ def test_readme_prints_two_commands_that_ci_runs():
 
     app, tests = quick_start_commands((ROOT / "README.md").read_text())
     assert "app.py" in app and "pytest" in tests
-    assert "run_readme_commands.py" in (ROOT / ".ci" / "run").read_text()
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert "python3 scripts/run_readme_commands.py" in ci  # runs the app command as README prints it
+    assert tests in ci, f"CI must run README's test command as printed: {tests}"
