@@ -24,8 +24,9 @@ from studio.atomic import atomic_write, atomic_write_json, atomic_write_text
 from studio.export import _quiet_export, check_parity
 from studio.manifest import git_commit
 from studio.modality import DataMissing
+from studio.text.charstats import TRIGRAMS, TrigramTable
 from studio.text.codec import decode_lines
-from studio.text.data import PROVENANCE, load_shakespeare
+from studio.text.data import PROVENANCE, TextCorpus, load_shakespeare
 from studio.text.metrics import TEXT_MODEL, TEXT_STATS, line_lengths, span_table, words
 from studio.text.networks.reference import CharReference, ReferenceScorer
 from studio.text.protocol import N_SAMPLES
@@ -36,6 +37,25 @@ def masked_nll(logits: torch.Tensor, ids: torch.Tensor, lengths: torch.Tensor) -
     nll = F.cross_entropy(logits.transpose(1, 2), ids, reduction="none")  # (B, T)
     mask = torch.arange(ids.shape[1])[None, :] < lengths[:, None]
     return (nll * mask).sum() / mask.sum()
+
+
+def held_out_split(corpus: TextCorpus) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out lines in two disjoint parts: the protocol's 5,000 (shuffled, so any prefix spans all 4
+    plays) and the rest, whose character 3-grams are the table the samples' 3-grams are compared to."""
+    order = np.random.default_rng(0).permutation(len(corpus.valid_lines))
+    return corpus.valid_lines[order[:N_SAMPLES]], corpus.valid_lines[order[N_SAMPLES:]]
+
+
+def write_trigram_table(args: argparse.Namespace) -> None:
+    """trained/_reference/shakespeare_trigrams.npz from the held-out lines the protocol's 5,000 leave out."""
+    try:
+        corpus = load_shakespeare(args.data_dir)
+    except DataMissing as exc:
+        sys.exit(f"error: {exc}")
+    _, rest = held_out_split(corpus)
+    table = TrigramTable.of(decode_lines(rest, corpus.vocab))
+    table.save(Path(args.out) / TRIGRAMS)
+    print(json.dumps({"trigram_lines": table.lines, "distinct_trigrams": len(table.ids)}))
 
 
 def train_text_reference(args: argparse.Namespace) -> None:
@@ -83,9 +103,7 @@ def train_text_reference(args: argparse.Namespace) -> None:
 
     atomic_write(out / TEXT_MODEL, write_onnx)
     session = ort.InferenceSession(str(out / TEXT_MODEL), providers=["CPUExecutionProvider"])
-    rng = np.random.default_rng(0)
-    # 5,000 shuffled held-out lines (any prefix spans all 4 plays): the protocol's sample count, a small file
-    valid = corpus.valid_lines[rng.permutation(len(corpus.valid_lines))[:N_SAMPLES]]
+    valid, _ = held_out_split(corpus)  # the protocol's sample count, a small file
     logps, feats = [], []
     for i in range(0, len(valid), 1000):
         lp, f = session.run(["logprob", "features"], {"text": valid[i : i + 1000].astype(np.int64)})
@@ -112,6 +130,7 @@ def train_text_reference(args: argparse.Namespace) -> None:
                "valid_perplexity": math.exp(nats), "epochs": epochs, "train_seconds": train_seconds,
                "parity": parity, "feature_dim": int(features.shape[1]), "valid_lines": len(valid),
                "train_span_table": len(spans), "train_words": len(vocabulary), "git_commit": git_commit()}
+    write_trigram_table(args)
     atomic_write_json(out / "text_metrics.json", metrics)
     atomic_write_text(out / "text_card.md", f"""# Reference character model (frozen)
 
@@ -126,5 +145,6 @@ next-character probabilities give the perplexity of generated lines. Trained onc
 - Input: `text` int64 [N, 48] (a line, space-padded). Outputs: `logprob` [N, 48] of each character, `features` [N, 128].
 - `{TEXT_STATS}`: the held-out lines and their features (the real side of every metric), the training text's
   20-character span table (a 1/16 hash sample, for novelty) and its {len(vocabulary):,} words (for the real-word share).
+- `{TRIGRAMS}`: the character 3-gram counts of the other held-out lines (the character-level readout).
 """)
     print(json.dumps({"valid_nats_per_char": round(nats, 4), "train_seconds": round(train_seconds, 1)}))

@@ -4,7 +4,8 @@
 --modality image: the Fashion-MNIST classifier -> trained/_reference/{classifier.onnx,
   fashion_mnist_test_features.npz, metrics.json, card.md}.
 --modality text: the character model -> trained/_reference/{char_reference.onnx,
-  shakespeare_reference.npz, text_metrics.json, text_card.md} (scripts/text_reference.py).
+  shakespeare_reference.npz, shakespeare_trigrams.npz, text_metrics.json, text_card.md}
+  (scripts/text_reference.py).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="default: 0")
     parser.add_argument("--steps", type=int, default=None,
                         help="text: stop after this many steps, for smoke tests (default: train fully)")
+    parser.add_argument("--trigrams-only", action="store_true",
+                        help="text: rewrite only the held-out character 3-gram table, without training "
+                             "(default: train and write everything)")
     return parser.parse_args()
 
 
@@ -54,9 +58,12 @@ from studio.modality import DataMissing  # noqa: E402
 
 def main(args: argparse.Namespace) -> None:
     if args.modality == "text":
-        from text_reference import train_text_reference
+        from text_reference import train_text_reference, write_trigram_table
 
-        train_text_reference(args)
+        if args.trigrams_only:
+            write_trigram_table(args)
+        else:
+            train_text_reference(args)
     else:
         args.epochs = args.epochs or 4
         train_image_reference(args)

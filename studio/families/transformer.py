@@ -72,17 +72,32 @@ class TransformerProcess(GenerativeProcess):
     def step_module(self) -> StepModule:
         return StepModule(self.gpt).eval()
 
+    def token_nll(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Next-token cross-entropy in nats of each token of ``tokens`` [B, T]: [B, T]."""
+        logits = self.gpt(input_ids=self._with_bos(tokens)[:, :-1]).logits  # (B, T, V)
+        return F.cross_entropy(logits.transpose(1, 2), tokens, reduction="none")  # (B, T)
+
     @torch.no_grad()
-    def test_bits_per_token(self, tokens: torch.Tensor, batch_size: int = 500) -> float:
+    def test_bits_per_token(self, tokens: torch.Tensor, batch_size: int = 500, score_from: int = 0) -> float:
+        """Mean bits per scored token of held-out windows [N, T]: every position of window 0, positions
+        ``score_from``.. of the others (windows that overlap by ``score_from`` tokens score each token once)."""
         self.eval()
         device = next(self.parameters()).device
-        total = sum(float(self.nll(tokens[i : i + batch_size].to(device))) * len(tokens[i : i + batch_size])
-                    for i in range(0, len(tokens), batch_size))
-        return total / len(tokens) / math.log(2.0)
+        total, count = 0.0, 0
+        for i in range(0, len(tokens), batch_size):
+            nll = self.token_nll(tokens[i : i + batch_size].to(device))  # (b, T)
+            scored = torch.arange(nll.shape[1], device=device)[None, :] >= score_from  # (1, T)
+            scored = scored.expand_as(nll).clone()
+            if i == 0:
+                scored[0] = True
+            total += float(nll[scored].sum())
+            count += int(scored.sum())
+        return total / count / math.log(2.0)
 
     @torch.no_grad()
     def likelihood_metrics(self, data: dict[str, Any]) -> dict[str, Any]:
-        return {"likelihood": self.test_bits_per_token(data["test_tokens"]), "likelihood_unit": self.likelihood_unit,
+        bits = self.test_bits_per_token(data["test_tokens"], score_from=data.get("test_score_from", 0))
+        return {"likelihood": bits, "likelihood_unit": self.likelihood_unit,
                 "likelihood_kind": "exact", "likelihood_note": self.likelihood_note}
 
     @torch.no_grad()

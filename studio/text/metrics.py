@@ -12,6 +12,10 @@ the data set was). Against the held-out plays' lines:
 - Fréchet distance on the frozen reference character model's line features.
 - The reference model's perplexity (per character) of the samples; the held-out lines' own
   perplexity is ``ref_perplexity_real``.
+- Character statistics (``charstats``): the degenerate-line share and the character 3-gram JS divergence
+  to other held-out lines, each beside the held-out lines' own value on the same number of lines. A
+  model past ``DEGENERATE_LINES`` or ``DEGENERATE_JS`` is flagged degenerate: word diversity means
+  nothing when the words are not words.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import numpy as np
 from studio.evaluation.fidelity import frechet_distance
 from studio.manifest import TRAINED_DIR
 from studio.runtime import make_session
+from studio.text.charstats import DEGENERATE_JS, DEGENERATE_LINES, TRIGRAMS, TrigramTable, degenerate_share
 from studio.text.codec import decode_lines, encode_lines
 from studio.text.data import LINE_LENGTH
 
@@ -96,7 +101,10 @@ class TextReference:
 
     def __init__(self, reference_dir: str | Path = REFERENCE_DIR, device: str = "auto"):
         reference_dir = Path(reference_dir)
-        model, stats = reference_dir / TEXT_MODEL, reference_dir / TEXT_STATS
+        model, stats, trigrams = reference_dir / TEXT_MODEL, reference_dir / TEXT_STATS, reference_dir / TRIGRAMS
+        if not trigrams.exists() and model.exists():
+            raise ReferenceMissing(f"the held-out character 3-gram table is missing from {reference_dir}; rebuild it "
+                                   "with `python scripts/train_reference.py --modality text --trigrams-only`")
         if not model.exists() or not stats.exists():
             raise ReferenceMissing(f"the reference character model is missing from {reference_dir}; rebuild it with "
                                    "`python scripts/train_reference.py --modality text`")
@@ -108,6 +116,7 @@ class TextReference:
             self.train_spans = z["train_spans"]  # uint32, sorted (see span_table)
             self.vocabulary = frozenset(str(w) for w in z["train_words"])
             self.real_perplexity = float(z["valid_perplexity"])
+        self.trigrams = TrigramTable.load(trigrams)
 
     def embed(self, ids: np.ndarray, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
         """ids [N, LINE_LENGTH] -> (features [N, F], log-probability of each character [N, LINE_LENGTH])."""
@@ -140,6 +149,9 @@ def score_lines(lines: list[str], reference: TextReference) -> dict[str, object]
         "ref_perplexity_real": reference.real_perplexity,
         "mean_line_chars": float(np.mean([len(line) for line in lines])) if lines else 0.0,
         "distinct_lines": len(set(lines)) / max(1, len(lines)),
+        "degenerate_share": degenerate_share(lines), "degenerate_share_real": degenerate_share(real_lines),
+        "char3_js": reference.trigrams.divergence(lines), "char3_js_real": reference.trigrams.divergence(real_lines),
     }
     metrics["collapsed"] = bool(metrics["distinct_2"] < COLLAPSE_FRACTION * metrics["distinct_2_real"])
+    metrics["degenerate"] = bool(metrics["degenerate_share"] > DEGENERATE_LINES or metrics["char3_js"] > DEGENERATE_JS)
     return metrics

@@ -8,12 +8,16 @@ from collections.abc import Iterator
 import gradio as gr
 import numpy as np
 
+from studio import manifest
 from studio.runtime import GeneratorUnavailable, latent_line
 from studio.serving import ModelRegistry
 from studio.text import MODALITY
 from studio.text.codec import decode, decode_lines, encode_lines, map_prompt
+from studio.text.temperature import read_curve
+from studio.ui import charts
 from studio.ui.controls import (
     CheckedSlider,
+    chart_image,
     curves_section,
     keep_results,
     metrics_section,
@@ -23,6 +27,7 @@ from studio.ui.controls import (
 )
 from studio.ui.describe import describe, is_stepped, model_choices
 from studio.ui.inputs import MAX_SEED, generator_for, parse_number, parse_whole_number
+from studio.ui.results import figure_path
 
 MAX_PROMPT_CHARS = 2000
 MAX_NEW_CHARS = 1000
@@ -33,7 +38,7 @@ STREAM_EVERY = 8  # characters between streamed updates
 EMPTY_PROMPT = "\n"  # an empty prompt starts the model at the beginning of a line
 
 SCHEMA = MODALITY.schema
-CHART_METRICS = ("fd", "ref_perplexity", "distinct_2", "novelty", "real_word_share")
+CHART_METRICS = ("fd", "ref_perplexity", "distinct_2", "novelty", "real_word_share", "degenerate_share", "char3_js")
 RESCORE_SAMPLES = 300
 INTRO = ("**Shakespeare**: lines from his plays, written one character at a time. The Transformer continues "
          "your prompt; the GAN, VAE and flow write whole 48-character lines from noise. Pick two models and "
@@ -47,11 +52,18 @@ Night, Richard II, The Winter's Tale), which no model saw in training.
 - **novelty**: the share of generated 20-character spans that never occur in the training plays. 1.0 with
   gibberish is easy; high novelty *and* real words *and* a low perplexity is the goal.
 - **real words**: the share of generated words found in the training plays' vocabulary.
+- **degenerate lines** and **char 3-gram JS** see failure below the word level, where distinct-n is blind
+  (unique nonsense words look "diverse"): the share of lines with a character 4+ times in a row or a vowelless
+  word of 4+ letters, and the Jensen–Shannon divergence of the character 3-grams from other held-out lines'
+  (0 = the same mix, 1 = nothing in common). Past 10% or 0.25 the model is flagged **degenerate**.
+- **Temperature**: below 1 each model writes likelier text, above 1 more varied text. The Transformer divides
+  its logits by it; the VAE and the flow scale the noise that picks each character (0: the most likely
+  character every time); the GAN scales its input noise.
 - **Fréchet distance** and **reference perplexity** come from a frozen character model trained once on the
   training plays: FD compares its features of generated and held-out lines; perplexity is how surprised it
   is by the generated lines (the held-out lines' own value is shown for scale).
-- **bits/char** exists only for likelihood models: the Transformer's is exact, the VAE's is a bound (its
-  negative ELBO), the flow's is exact for its dequantized model and a bound for the text itself.
+- **bits/char** exists only for likelihood models: the Transformer's and the flow's are exact (the flow's
+  dequantization cells hold one character each, so they cost nothing), the VAE's is a bound (its negative ELBO).
 """
 
 
@@ -185,8 +197,9 @@ def text_panel(registry: ModelRegistry, side: str, default: str) -> dict[str, gr
                             label="Prompt (the Transformer continues it)", elem_id=f"text-prompt-{side}")
         with gr.Row(equal_height=True):
             seed = seed_box(0, "Seed", f"text-seed-{side}")
-            temperature = CheckedSlider(0.0, MAX_TEMPERATURE, value=0.8, step=0.05, label="Temperature (0 = greedy)",
-                                    elem_id=f"text-temperature-{side}", scale=3)
+            temperature = CheckedSlider(0.0, MAX_TEMPERATURE, value=0.8, step=0.05,
+                                        label="Temperature (0 = most likely)", elem_id=f"text-temperature-{side}",
+                                        scale=3)
         with gr.Row():
             length = CheckedSlider(1, MAX_NEW_CHARS, value=300, step=1, label="Characters to write", visible=stepped,
                                elem_id=f"text-length-{side}")
@@ -253,7 +266,9 @@ def build_tab(registry: ModelRegistry) -> None:
     gr.Markdown(INTRO, elem_classes=["tab-intro"])
     stepped = [m for m in ids if is_stepped(registry, m)]
     left_id = (stepped or ids)[0]
-    right_id = next((m for m in ids if m != left_id), left_id)
+    # the Transformer against the VAE: the two families that write the most readable text on this budget
+    others = [m for m in ids if m != left_id]
+    right_id = next((m for m in others if registry.get(m).entry.get("family") == "vae"), (others or ids)[0])
     with gr.Row():
         left = text_panel(registry, "left", left_id)
         text_panel(registry, "right", right_id)
@@ -265,6 +280,21 @@ def build_tab(registry: ModelRegistry) -> None:
     with gr.Accordion("How to read the numbers", open=False, elem_id="help-text"):
         gr.Markdown(READING_GUIDE)
     interpolation_section(registry)
+
+
+def temperature_section(registry: ModelRegistry, ids: list[str]) -> None:
+    """Each model's quality against diversity from temperature 0.5 to 1.5 (recorded by
+    scripts/temperature_curves.py), as a chart with its text summary."""
+    curves = {m: c for m in ids if (c := read_curve(manifest.path_of(registry.get(m).entry, "onnx",
+                                                                     registry.root).parent))}
+    figure, summary = charts.quality_diversity(curves)
+    intro = ("One temperature is one arbitrary point of a trade-off: a lower one buys real words with variety. "
+             "Each line is one model from temperature 0.5 to 1.5")
+    intro += (f", {next(iter(curves.values()))['n_samples']:,} lines at each; up and to the right is better."
+              if curves else ". No sweep is recorded yet: run `python scripts/temperature_curves.py`.")
+    gr.Markdown(f"### Quality against diversity across temperature\n{intro}", elem_id="compare-text-temperature-intro")
+    chart_image(figure_path(figure, "text-temperature"), summary, "compare-text-temperature")
+    gr.Markdown(f"*{summary}*", elem_id="compare-text-temperature-summary")
 
 
 def build_compare(registry: ModelRegistry) -> None:
@@ -284,6 +314,7 @@ def build_compare(registry: ModelRegistry) -> None:
         boxes = [gr.Textbox(text, label=model_id, lines=6, interactive=False, min_width=220,
                             elem_id=f"compare-text-{model_id}") for model_id, text in zip(ids, first)]
     metrics_section(registry, MODALITY, CHART_METRICS, "compare-text", RESCORE_SAMPLES, "rescore_text")
+    temperature_section(registry, ids)
     curves_section(registry, ids, "compare-text")
     run_all.click(functools.partial(generate_all_text, registry), [seed, lines], boxes, api_name="generate_all_text",
                   concurrency_limit=2, **keep_results(status))

@@ -231,3 +231,46 @@ def training_curves(curves: dict, model_id: str) -> tuple[object, str]:
     hints = " ".join(dict.fromkeys(hint for _, _, hint in rows))
     summary = f"{model_id}: {len(rollbacks)} rollback{'s' if len(rollbacks) != 1 else ''}. {hints}"
     return fig, summary
+
+
+# -- quality against diversity across temperature --------------------------------------------------
+def quality_diversity(curves: dict[str, dict]) -> tuple[object, str]:
+    """Real-word share (quality) against distinct-2 (diversity), one line per model through its temperatures,
+    the held-out lines as a grey star. ``curves`` maps model id to its ``temperature.json``."""
+    fig = _figure(6.4, 4.2)
+    ax = fig.add_subplot(1, 1, 1)
+    if not curves:
+        ax.text(0.5, 0.5, "No temperature sweep recorded: run scripts/temperature_curves.py", ha="center",
+                va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return fig, "No temperature sweep recorded."
+    parts = []
+    for i, (model, curve) in enumerate(curves.items()):
+        points = sorted(curve["points"], key=lambda p: p["temperature"])
+        x = [p["distinct_2"] for p in points]
+        y = [p["real_word_share"] for p in points]
+        colour = PALETTE[i % len(PALETTE)]
+        ax.plot(x, y, "-o", color=colour, label=model, markersize=4)
+        for p, xi, yi in zip(points, x, y):
+            if p["temperature"] in (points[0]["temperature"], 1.0, points[-1]["temperature"]):
+                ax.annotate(f"T={p['temperature']:g}", (xi, yi), textcoords="offset points", xytext=(4, 4),
+                            fontsize=7, color=colour)
+        lo, hi = points[0], points[-1]
+        parts.append(f"{model}: real words {lo['real_word_share']:.0%} at T={lo['temperature']:g} to "
+                     f"{hi['real_word_share']:.0%} at T={hi['temperature']:g}, distinct-2 {lo['distinct_2']:.2f} "
+                     f"to {hi['distinct_2']:.2f}")
+    real = next(iter(curves.values())).get("real")
+    if real:
+        ax.plot([real["distinct_2"]], [real["real_word_share"]], "*", color=DATA_COLOUR, markersize=14,
+                label="held-out lines")
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("diversity: distinct-2 (higher is more varied) →")
+    ax.set_ylabel("quality: real-word share →")
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(fontsize=8, loc="lower left")
+    summary = "; ".join(parts)
+    if real:
+        summary += (f"; held-out lines: real words {real['real_word_share']:.0%}, distinct-2 "
+                    f"{real['distinct_2']:.2f}. Up and to the right is better.")
+    return fig, summary

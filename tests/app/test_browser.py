@@ -158,6 +158,8 @@ def test_controls_dice_hidden_inputs_strict_dropdowns_and_errors_that_keep_the_r
         # Text: a line model hides the Transformer-only inputs.
         page.get_by_role("tab", name="Text").click()
         expect(page.locator("#text-prompt-left")).to_be_visible()
+        expect(page.locator("#text-model-left input")).to_have_value("text-transformer")
+        expect(page.locator("#text-model-right input")).to_have_value("text-vae")
         expect(page.locator("#text-output-left textarea")).not_to_have_value("", timeout=30_000)
         page.locator("#text-model-left input").click()
         page.get_by_role("option", name="text-vae").click()

@@ -1,4 +1,4 @@
-"""Text generators: the character GPT's KV-cache step graph in ORT, the VAE's encoder, the flow's binary chars."""
+"""Text generators: the character GPT's KV-cache step graph in ORT, the VAE's encoder and draws, the character flow."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from studio.decoding import choose, generate, torch_step
+from studio.layers.draws import centered_rank_draw
 from studio.runtime import AutoregressiveGenerator, OnnxGenerator, load_generator
-from studio.text.networks.flow import BinaryCharDequantization
+from studio.text.networks.flow import CharDequantization, CharFlow
 from studio.text.recipes import random_windows
 from studio.training.loop import LoopConfig, Trainer
 from tests.builders import build_tiny, config_of
@@ -78,7 +79,7 @@ def test_text_vae_exports_decoder_and_encoder_that_agree_with_pytorch(tiny_expor
 
     encoder = ort.InferenceSession(str(tmp_path / "encoder.onnx"), providers=["CPUExecutionProvider"])
     z = encoder.run(["z"], {"sample": data[:4].numpy()})[0]
-    full = np.concatenate([z, np.zeros((4, process.sampling_dims), np.float32)], axis=1)  # median draws
+    full = np.concatenate([z, np.zeros((4, process.sampling_dims), np.float32)], axis=1)  # greedy lines
     with torch.no_grad():
         np.testing.assert_allclose(z, process.encoder(data[:4])[0].numpy(), atol=1e-4)
         expected = process.export_module()(torch.from_numpy(full)).numpy()
@@ -89,29 +90,46 @@ def test_text_vae_exports_decoder_and_encoder_that_agree_with_pytorch(tiny_expor
 def test_vae_draws_characters_with_its_noise_columns():
     process = _tiny("vae")
     head = process.export_module()
-    latent = torch.zeros(64, process.z_dim - process.sampling_dims)
-    low, high = torch.full((64, 48), -8.0), torch.full((64, 48), 8.0)  # u near 0 and near 1
+    latent = torch.randn(64, process.z_dim - process.sampling_dims)
     with torch.no_grad():
-        first, last = head(torch.cat([latent, low], 1)), head(torch.cat([latent, high], 1))
-        varied = head(torch.cat([latent, torch.randn(64, 48)], 1))
-    assert (first == 0).all() and (last == len(process.charset) - 1).all()  # the CDF's two ends
+        greedy = head(torch.cat([latent, torch.zeros(64, 48)], 1))
+        varied = head(torch.cat([latent[:1].expand(64, -1), torch.randn(64, 48)], 1))
+        # zero noise is the greedy line: each character the decoder's most likely one given the line so far
+        logits = process.decoder.eval()(latent, greedy)  # (64, 48, V), teacher-forced on the greedy line
+    assert torch.equal(logits.argmax(-1), greedy)
     assert len({tuple(r) for r in varied.tolist()}) > 1  # one latent, many lines: the noise is used
 
 
-def test_binary_chars_round_trip_and_pad_out_of_range_ids():
-    deq = BinaryCharDequantization(vocab=84, length=48, grid=(4, 12), pad=0)
-    ids = torch.randint(0, 84, (5, 48))
-    assert deq.bits == 7 and deq.shape() == (7, 4, 12)
-    x = deq.dequantize(ids)  # (5, 7, 4, 12), every digit + U[0, 1) - 1/2
+def test_centered_rank_draw_is_exact_at_u_uniform_and_greedy_at_one_half():
+    logits = torch.tensor([0.1, 2.0, -1.0, 0.5, 1.0])
+    u = torch.rand(200_000, generator=torch.Generator().manual_seed(0))
+    drawn = centered_rank_draw(logits.expand(len(u), -1), u)
+    share = torch.bincount(drawn, minlength=5).float() / len(u)
+    assert torch.allclose(share, torch.softmax(logits, 0), atol=0.005)
+    wide = torch.randn(1000, 30) * 3
+    assert torch.equal(centered_rank_draw(wide, torch.full((1000,), 0.5)), wide.argmax(-1))
+    # a lower temperature (u nearer 1/2) draws the likeliest token more often
+    near = centered_rank_draw(logits.expand(len(u), -1), 0.5 + (u - 0.5) * 0.3)
+    assert (near == 1).float().mean() > share[1] + 0.1
 
-    class Identity(torch.nn.Module):
-        def from_noise(self, z: torch.Tensor) -> torch.Tensor:
-            return z
 
-    head = deq.head(Identity())
-    assert torch.equal(head(x.flatten(1)), ids)
-    too_big = deq.dequantize(torch.full((1, 48), 127), torch.full((1, 7, 48), 0.5))
-    assert (head(too_big.flatten(1)) == 0).all()  # ids past the charset become the pad
+def test_char_flow_is_an_exact_change_of_variables():
+    torch.manual_seed(0)
+    flow = CharFlow(vocab=7, hidden=16, embed=4).eval()
+    eps = torch.randn(6, 10)
+    with torch.no_grad():
+        x = flow.from_noise(eps)  # (6, 10), each x_t inside its character's cell
+        ids = torch.floor(x).long()
+        assert torch.equal(ids, flow.sample_ids(eps))
+        # log p(x) = log N(eps) - log |dx/deps|, summed over characters; dx/deps is diagonal (autoregressive)
+        jac = torch.autograd.functional.jacobian(lambda e: flow.from_noise(e[None])[0], eps[0])  # (10, 10)
+    assert torch.allclose(torch.triu(jac, diagonal=1), torch.zeros(10, 10))  # x_t depends on eps_<=t only
+    log_normal = -0.5 * (eps[0] ** 2 + np.log(2 * np.pi)).sum()
+    expected = log_normal - torch.log(torch.diagonal(jac)).sum()
+    assert torch.allclose(flow.log_prob(x[:1])[0], expected, atol=1e-3)
+    deq = CharDequantization(length=10)
+    assert deq.dims == 10 and deq.cell_log_volume == 0.0
+    assert torch.equal(torch.floor(deq.dequantize(ids)).long(), ids)  # dequantizing keeps each character's cell
 
 
 def test_wgan_gp_critic_loss_has_its_penalty_and_generator_steps_less_often():

@@ -1,56 +1,118 @@
-"""Character ids for a flow: each id written in binary digits, each digit dequantized on a unit cell."""
+"""An autoregressive flow over characters: each character is one dequantized dimension x_t = id_t + u_t.
+
+The flow maps standard-normal noise eps_t to x_t through a piecewise-linear monotone-by-piece map whose
+pieces are the characters' unit cells [id, id + 1): u = Phi(eps_t) picks a cell by the centre-out layout
+of the characters ranked by p(id | id_<t) (``centered_rank_draw``), and the position in the cell by where u
+falls in that cell's interval. A GRU reads the characters before t and sets the pieces' widths.
+
+Change of variables: on the cell of ``id`` the map has slope 1 / (p(id | id_<t) * phi(eps)), so the density
+of x_t given x_<t is exactly p(id_t | id_<t) on that cell, and log p(x) = sum_t log p(id_t | id_<t). With
+cells of volume 1 uniform dequantization costs nothing: the dequantized model's NLL *is* the NLL of the
+text (uniform dequantization into a Glow's binary digits, the earlier recipe, left a gap of several bits).
+Scaling the noise by T < 1 draws likelier characters (zero noise: the greedy line); T = 1 draws exactly.
+"""
 
 from __future__ import annotations
 
-import math
-
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from studio.layers.draws import centered_layout, normal_to_uniform
+from studio.layers.gru import gru_cell, run_gru
 
-class BinaryChars(nn.Module):
-    """Export head: eps [N, D] -> character ids [N, T] (ids beyond the charset become ``pad``)."""
 
-    def __init__(self, flow: nn.Module, bits: int, length: int, vocab: int, pad: int):
+def centered_cells(logits: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """logits [B, V], u [B] -> (ids [B], offset in the cell [B], p(id) [B]) under the centre-out layout."""
+    vocab = logits.shape[-1]
+    probs, ranked = torch.sort(torch.softmax(logits, dim=-1), dim=-1, descending=True)  # (B, V) each
+    layout = centered_layout(vocab).to(logits.device)
+    probs, ranked = probs[:, layout], ranked[:, layout]  # (B, V) left to right
+    cdf = torch.cumsum(probs, dim=-1)
+    slot = (cdf < u[:, None]).sum(dim=-1, keepdim=True).clamp(max=vocab - 1)  # (B, 1)
+    p = probs.gather(1, slot).squeeze(1)
+    left = cdf.gather(1, slot).squeeze(1) - p
+    offset = ((u - left) / p).clamp(0.0, 1.0 - 1e-6)
+    return ranked.gather(1, slot).squeeze(1), offset, p
+
+
+class CharFlow(nn.Module):
+    """log_prob(x [N, T]) -> [N] nats; from_noise(eps [N, T]) -> x [N, T]; sample_ids(eps) -> ids [N, T]."""
+
+    def __init__(self, vocab: int, hidden: int = 512, embed: int = 64):
         super().__init__()
-        self.flow, self.bits, self.length, self.vocab, self.pad = flow, bits, length, vocab, pad
+        self.vocab = vocab
+        self.start = vocab  # an extra input id before the first character
+        self.embed = nn.Embedding(vocab + 1, embed)
+        self.rnn = nn.GRU(embed, hidden, batch_first=True)
+        self.out = nn.Linear(hidden, vocab)
+
+    def logits(self, ids: torch.Tensor) -> torch.Tensor:
+        """ids [N, T] -> logits of each character given the ones before it [N, T, V]."""
+        inputs = torch.cat([torch.full_like(ids[:, :1], self.start), ids[:, :-1]], dim=1)  # (N, T) shifted right
+        h, _ = run_gru(self.rnn, self.embed(inputs))  # (N, T, H)
+        return self.out(h)
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """log density of dequantized characters x [N, T] (x_t in [id, id + 1)) in nats [N]."""
+        ids = torch.floor(x).long().clamp(0, self.vocab - 1)  # (N, T)
+        return -F.cross_entropy(self.logits(ids).transpose(1, 2), ids, reduction="none").sum(1)
+
+    def _decode(self, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """eps [N, T] -> (ids [N, T], offsets [N, T]), one character at a time (the GRU cell unrolled)."""
+        u = normal_to_uniform(eps)  # (N, T)
+        h = eps.new_zeros(eps.shape[0], self.rnn.hidden_size)  # (N, H)
+        token = torch.full((eps.shape[0],), self.start, dtype=torch.long, device=eps.device)
+        ids, offsets = [], []
+        for t in range(eps.shape[1]):
+            h = gru_cell(self.rnn, self.embed(token), h)
+            token, offset, _ = centered_cells(self.out(h), u[:, t])
+            ids.append(token)
+            offsets.append(offset)
+        return torch.stack(ids, dim=1), torch.stack(offsets, dim=1)
+
+    def from_noise(self, eps: torch.Tensor) -> torch.Tensor:
+        """eps [N, T] -> x [N, T]: the inverse of the flow (each x_t inside its character's cell)."""
+        ids, offsets = self._decode(eps)
+        return ids.to(eps.dtype) + offsets
+
+    def sample_ids(self, eps: torch.Tensor) -> torch.Tensor:
+        return self._decode(eps)[0]
+
+    def freeze_for_export(self) -> CharFlow:
+        return self
+
+
+class CharFlowHead(nn.Module):
+    """Export head: eps [N, T] -> character ids [N, T]."""
+
+    def __init__(self, flow: CharFlow):
+        super().__init__()
+        self.flow = flow
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        x = self.flow.from_noise(z).reshape(-1, self.bits, self.length)  # (N, bits, T)
-        digits = torch.floor(x + 0.5).clamp(0.0, 1.0)
-        weights = (2 ** torch.arange(self.bits, dtype=torch.float32)).view(1, -1, 1)
-        ids = (digits * weights).sum(1).to(torch.int64)  # (N, T)
-        return torch.where(ids < self.vocab, ids, torch.full_like(ids, self.pad))
+        return self.flow.sample_ids(z)
 
 
-class BinaryCharDequantization:
-    """Ids [N, T] in ``bits`` binary digits laid out as [N, bits, rows, cols]; log-volume 0; per character."""
+class CharDequantization:
+    """Ids [N, T] -> x = id + U[0, 1) [N, T]: one dimension per character, cells of volume 1 (log-volume 0)."""
 
     unit = "bits/char"
 
-    def __init__(self, vocab: int, length: int, grid: tuple[int, int], pad: int):
-        self.vocab, self.length, self.grid, self.pad = vocab, length, grid, pad
-        self.bits = max(1, math.ceil(math.log2(vocab)))
-        if grid[0] * grid[1] != length:
-            raise ValueError(f"a {grid[0]}x{grid[1]} grid does not hold {length} characters")
-        self.dims = self.bits * length
-        self.units = length
+    def __init__(self, length: int):
+        self.length = length
+        self.dims = self.units = length
         self.cell_log_volume = 0.0
 
-    def shape(self) -> tuple[int, int, int]:
-        return (self.bits, *self.grid)
-
-    def digits(self, ids: torch.Tensor) -> torch.Tensor:
-        """ids [N, T] -> binary digits [N, bits, T] (least significant first)."""
-        return ((ids[:, None, :] >> torch.arange(self.bits, device=ids.device)[None, :, None]) & 1).float()
+    def shape(self) -> tuple[int]:
+        return (self.length,)
 
     def dequantize(self, ids: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
-        digits = self.digits(ids)
-        noise = torch.rand_like(digits) if noise is None else noise
-        return (digits + noise - 0.5).reshape(-1, *self.shape())  # (N, bits, rows, cols)
+        noise = torch.rand(ids.shape, device=ids.device) if noise is None else noise.to(ids.device)
+        return ids.float() + noise  # (N, T)
 
     def noise_like(self, ids: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        return torch.rand((ids.shape[0], self.bits, ids.shape[1]), generator=gen)
+        return torch.rand(ids.shape, generator=gen)
 
     def head(self, flow: nn.Module) -> nn.Module:
-        return BinaryChars(flow, self.bits, self.length, self.vocab, self.pad)
+        return CharFlowHead(flow)

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from studio.layers.draws import inverse_cdf_draw, normal_to_uniform
+from studio.layers.draws import centered_rank_draw, normal_to_uniform
 from studio.layers.gru import gru_cell, run_gru
 
 
@@ -59,16 +59,16 @@ class LineDecoder(nn.Module):
     def sample(self, z: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         """Ancestral sampling given z [B, z] and one uniform number per position u [B, T] -> ids [B, T].
 
-        Each character is drawn by inverting the cumulative distribution at u (so u = 0.5 everywhere
-        gives the "median" line). The GRU cell is written out from the trained weights, so the loop
-        unrolls into plain ONNX ops."""
+        Each character is read off the centre-out layout of the ranked characters at u
+        (``centered_rank_draw``): u = 0.5 everywhere gives the greedy line, and u uniform draws exactly.
+        The GRU cell is written out from the trained weights, so the loop unrolls into plain ONNX ops."""
         h = torch.tanh(self.init(z))  # (B, H)
         token = torch.full((z.shape[0],), self.start, dtype=torch.long, device=z.device)
         out = []
         for t in range(u.shape[1]):
             x = torch.cat([self.embed(token), z], dim=1)  # (B, E + z)
             h = gru_cell(self.rnn, x, h)  # (B, H)
-            token = inverse_cdf_draw(self.out(h), u[:, t])  # (B,)
+            token = centered_rank_draw(self.out(h), u[:, t])  # (B,)
             out.append(token)
         return torch.stack(out, dim=1)  # (B, T)
 
@@ -77,7 +77,8 @@ class SampledLines(nn.Module):
     """Export head: z [B, latent + T] -> int64 character ids [B, T].
 
     The first ``latent`` columns are the VAE's latent; the other T are standard-normal noise that
-    becomes the uniform number each character is drawn with (noise stays an input of the graph).
+    becomes the uniform number each character is drawn with (noise stays an input of the graph); noise
+    scaled by T samples at temperature T, and zero noise gives the greedy line (how interpolation decodes).
     Greedy decoding from z alone repeats itself ("the stall the stall"); drawing each character
     from p(x_t | x_<t, z) is what the model actually learned."""
 
