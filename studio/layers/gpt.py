@@ -83,3 +83,25 @@ class LeanStep(nn.Module):
             hidden = F.gelu(_affine(block.mlp.c_fc, block.ln_2(x)), approximate="tanh")  # GPT-2's "gelu_new"
             x = x + _affine(block.mlp.c_proj, hidden)
         return self.head(self.ln_f(x[:, -1])), torch.stack(presents)  # (B, V), (L, 2, B, H, P+T, Dh)
+
+
+def lean_logits(gpt: nn.Module, tokens: torch.Tensor) -> torch.Tensor:
+    """tokens [B, T] -> next-token logits [B, T, V]: GPT-2's training forward on the same weights, written flat.
+
+    The library's forward builds attention masks, cache objects and output records on every call; for a small
+    model on a CPU that bookkeeping is a large share of a step. This is the same maths (``LeanStep`` without a
+    cache, with the fused causal attention kernel); a test checks it against the library's logits."""
+    cfg = gpt.config
+    b, t = tokens.shape
+    heads, head_dim = cfg.n_head, cfg.n_embd // cfg.n_head
+    core = gpt.transformer
+    x = core.drop(core.wte(tokens) + core.wpe(torch.arange(t, device=tokens.device)))  # (B, T, C)
+    dropout = cfg.attn_pdrop if gpt.training else 0.0
+    for block in core.h:
+        q, k, v = _affine(block.attn.c_attn, block.ln_1(x)).split(x.shape[2], dim=2)  # (B, T, C) each
+        q, k, v = (a.view(b, t, heads, head_dim).transpose(1, 2) for a in (q, k, v))  # (B, H, T, Dh)
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True)  # (B, H, T, Dh)
+        x = x + block.attn.resid_dropout(_affine(block.attn.c_proj, y.transpose(1, 2).reshape(b, t, -1)))
+        hidden = F.gelu(_affine(block.mlp.c_fc, block.ln_2(x)), approximate="tanh")  # GPT-2's "gelu_new"
+        x = x + block.mlp.dropout(_affine(block.mlp.c_proj, hidden))
+    return gpt.lm_head(core.ln_f(x))  # (B, T, V)

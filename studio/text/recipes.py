@@ -269,7 +269,7 @@ FLOW = Recipe(
         "tiny": {"model": {"hidden": 16, "embed": 8}, "batch_size": 8, "lr": 1e-3,
                  "loop": LOOP_TINY, "eval_samples": 300, "charset": TINY_CHARSET},
         "cpu": {"model": {"hidden": 512, "embed": 64}, "batch_size": 64, "lr": 2e-3,
-                "loop": {"steps": 9000, "ckpt_every": 1000, "log_every": 25, "preview_every": 3000,
+                "loop": {"steps": 8000, "ckpt_every": 1000, "log_every": 25, "preview_every": 3000,
                          "eval_every": 3000, "warmup_steps": 200}, "eval_samples": 5_000},
         "gpu": {"model": {"hidden": 1024, "embed": 128}, "batch_size": 128, "lr": 1e-3,
                 "loop": {"steps": 60_000, "ckpt_every": 2000, "log_every": 20, "preview_every": 2000,
