@@ -119,8 +119,8 @@ def slerp_noise(z_dim: int, seed_a: int, seed_b: int, frames: int) -> np.ndarray
 
 def latent_line(a: np.ndarray, b: np.ndarray, steps: int, z_dim: int) -> np.ndarray:
     """The straight path from latent ``a`` to ``b`` [latent] in ``steps`` points, as a generator's noise input
-    float32 [steps, z_dim]: a generator that also takes sampling noise after the latent gets zeros there,
-    its median draw, so the samples change only because the latent does."""
+    float32 [steps, z_dim]: a generator that also takes sampling noise after the latent gets zeros there (the
+    text VAE's greedy draw, the music VAE's median one), so the samples change only because the latent does."""
     ts = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
     path = (1 - ts) * a + ts * b  # (steps, latent)
     return np.concatenate([path, np.zeros((steps, z_dim - path.shape[1]), np.float32)], axis=1).astype(np.float32)

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from studio.families.base import GenerativeProcess, Phase
-from studio.layers.gpt import LeanStep, StepModule
+from studio.layers.gpt import LeanStep, StepModule, lean_logits
 
 
 class TransformerProcess(GenerativeProcess):
@@ -58,8 +58,7 @@ class TransformerProcess(GenerativeProcess):
 
     def nll(self, tokens: torch.Tensor) -> torch.Tensor:
         """Mean next-token cross-entropy in nats over ``tokens`` [B, T]."""
-        inputs = self._with_bos(tokens)[:, :-1]
-        logits = self.gpt(input_ids=inputs).logits  # (B, T, V)
+        logits = lean_logits(self.gpt, self._with_bos(tokens)[:, :-1])  # (B, T, V)
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens.reshape(-1))
 
     def loss(self, tokens: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
@@ -74,7 +73,7 @@ class TransformerProcess(GenerativeProcess):
 
     def token_nll(self, tokens: torch.Tensor) -> torch.Tensor:
         """Next-token cross-entropy in nats of each token of ``tokens`` [B, T]: [B, T]."""
-        logits = self.gpt(input_ids=self._with_bos(tokens)[:, :-1]).logits  # (B, T, V)
+        logits = lean_logits(self.gpt, self._with_bos(tokens)[:, :-1])  # (B, T, V)
         return F.cross_entropy(logits.transpose(1, 2), tokens, reduction="none")  # (B, T)
 
     @torch.no_grad()

@@ -78,6 +78,17 @@ def test_step_module_matches_full_forward():
     assert past.shape[4] == 3
 
 
+def test_the_lean_training_forward_is_the_library_forward():
+    from studio.layers.gpt import lean_logits
+
+    torch.manual_seed(0)
+    process = build_tiny("transformer", "image").eval()
+    tokens = torch.randint(0, process.vocab, (3, 9))
+    with torch.no_grad():
+        torch.testing.assert_close(lean_logits(process.gpt, tokens), process.gpt(input_ids=tokens).logits,
+                                   atol=1e-5, rtol=1e-4)
+
+
 def test_choose_greedy_topk_and_bad_temperature():
     rng = np.random.default_rng(0)
     logits = np.array([[0.0, 5.0, 1.0], [3.0, 0.0, 2.9]])
