@@ -64,6 +64,8 @@ Night, Richard II, The Winter's Tale), which no model saw in training.
   is by the generated lines (the held-out lines' own value is shown for scale).
 - **bits/char** exists only for likelihood models: the Transformer's and the flow's are exact (the flow's
   dequantization cells hold one character each, so they cost nothing), the VAE's is a bound (its negative ELBO).
+  The VAE and the flow score 48-character lines padded with spaces, padding included (cheap to predict); the
+  Transformer scores the running text. Compare line models with line models.
 """
 
 
