@@ -27,7 +27,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--trained-dir", default=str(manifest.TRAINED_DIR),
                         help="the folder holding manifest.json (default: %(default)s)")
     parser.add_argument("--samples", type=int, default=None, help="lines per temperature (default: 1000)")
-    parser.add_argument("--no-write", action="store_true", help="print the table without writing the files (default: write them)")
+    parser.add_argument("--no-write", action="store_true",
+                        help="print the table without writing the files (default: write them)")
     return parser.parse_args()
 
 
