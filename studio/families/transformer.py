@@ -58,8 +58,7 @@ class TransformerProcess(GenerativeProcess):
 
     def nll(self, tokens: torch.Tensor) -> torch.Tensor:
         """Mean next-token cross-entropy in nats over ``tokens`` [B, T]."""
-        logits = lean_logits(self.gpt, self._with_bos(tokens)[:, :-1])  # (B, T, V)
-        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens.reshape(-1))
+        return self.token_nll(tokens).mean()
 
     def loss(self, tokens: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         nll = self.nll(tokens)

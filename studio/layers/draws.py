@@ -39,12 +39,22 @@ def centered_layout(vocab: int) -> torch.Tensor:
     return torch.tensor([*left, 0, *range(1, vocab, 2)], dtype=torch.int64)
 
 
-def centered_rank_draw(logits: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-    """logits [..., V], uniform u [...] -> int64 ids [...]: the token whose interval in the centre-out layout
-    of the probability-ranked tokens holds u (u = 0.5: the most likely token)."""
+def centered_rank_cell(logits: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """logits [..., V], uniform u [...] -> (int64 ids [...], where u falls inside the id's interval, in [0, 1)
+    [...]): the token whose interval in the centre-out layout of the probability-ranked tokens holds u
+    (u = 0.5: the most likely token)."""
     vocab = logits.shape[-1]
     probs, ranked = torch.sort(torch.softmax(logits, dim=-1), dim=-1, descending=True)  # (..., V) each
     layout = centered_layout(vocab).to(logits.device)
-    cdf = torch.cumsum(probs[..., layout], dim=-1)  # (..., V) left to right
+    probs, ranked = probs[..., layout], ranked[..., layout]  # (..., V) left to right
+    cdf = torch.cumsum(probs, dim=-1)
     slot = (cdf < u.unsqueeze(-1)).sum(dim=-1, keepdim=True).clamp(max=vocab - 1)  # (..., 1)
-    return ranked[..., layout].gather(-1, slot).squeeze(-1)
+    p = probs.gather(-1, slot).squeeze(-1)
+    left = cdf.gather(-1, slot).squeeze(-1) - p
+    offset = ((u - left) / p).clamp(0.0, 1.0 - 1e-6)
+    return ranked.gather(-1, slot).squeeze(-1), offset
+
+
+def centered_rank_draw(logits: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """logits [..., V], uniform u [...] -> int64 ids [...]: ``centered_rank_cell``'s token."""
+    return centered_rank_cell(logits, u)[0]

@@ -15,12 +15,10 @@ from studio.text.charstats import (
     trigram_counts,
     trigram_ids,
 )
-from studio.text.metrics import REFERENCE_DIR, TEXT_MODEL, TextReference, score_lines
+from studio.text.metrics import TextReference, score_lines
 from studio.text.protocol import real_baseline
 from studio.text.schema import verdict
-
-needs_reference = pytest.mark.skipif(not (REFERENCE_DIR / TEXT_MODEL).exists(),
-                                     reason="python scripts/train_reference.py --modality text")
+from tests.text.marks import needs_reference
 
 
 def test_degenerate_lines_known_answers():

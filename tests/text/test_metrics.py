@@ -6,8 +6,6 @@ import numpy as np
 import pytest
 
 from studio.text.metrics import (
-    REFERENCE_DIR,
-    TEXT_MODEL,
     TextReference,
     distinct_n,
     novelty,
@@ -16,9 +14,7 @@ from studio.text.metrics import (
     span_table,
 )
 from studio.text.protocol import lines_from_text, real_baseline
-
-needs_reference = pytest.mark.skipif(not (REFERENCE_DIR / TEXT_MODEL).exists(),
-                                     reason="python scripts/train_reference.py --modality text")
+from tests.text.marks import needs_reference
 
 
 def test_distinct_n_known_answers():

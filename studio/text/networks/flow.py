@@ -2,7 +2,7 @@
 
 The flow maps standard-normal noise eps_t to x_t through a piecewise-linear monotone-by-piece map whose
 pieces are the characters' unit cells [id, id + 1): u = Phi(eps_t) picks a cell by the centre-out layout
-of the characters ranked by p(id | id_<t) (``centered_rank_draw``), and the position in the cell by where u
+of the characters ranked by p(id | id_<t) (``centered_rank_cell``), and the position in the cell by where u
 falls in that cell's interval. A GRU reads the characters before t and sets the pieces' widths.
 
 Change of variables: on the cell of ``id`` the map has slope 1 / (p(id | id_<t) * phi(eps)), so the density
@@ -18,22 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from studio.layers.draws import centered_layout, normal_to_uniform
+from studio.layers.draws import centered_rank_cell, normal_to_uniform
 from studio.layers.gru import gru_cell, run_gru
-
-
-def centered_cells(logits: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """logits [B, V], u [B] -> (ids [B], offset in the cell [B], p(id) [B]) under the centre-out layout."""
-    vocab = logits.shape[-1]
-    probs, ranked = torch.sort(torch.softmax(logits, dim=-1), dim=-1, descending=True)  # (B, V) each
-    layout = centered_layout(vocab).to(logits.device)
-    probs, ranked = probs[:, layout], ranked[:, layout]  # (B, V) left to right
-    cdf = torch.cumsum(probs, dim=-1)
-    slot = (cdf < u[:, None]).sum(dim=-1, keepdim=True).clamp(max=vocab - 1)  # (B, 1)
-    p = probs.gather(1, slot).squeeze(1)
-    left = cdf.gather(1, slot).squeeze(1) - p
-    offset = ((u - left) / p).clamp(0.0, 1.0 - 1e-6)
-    return ranked.gather(1, slot).squeeze(1), offset, p
 
 
 class CharFlow(nn.Module):
@@ -66,7 +52,7 @@ class CharFlow(nn.Module):
         ids, offsets = [], []
         for t in range(eps.shape[1]):
             h = gru_cell(self.rnn, self.embed(token), h)
-            token, offset, _ = centered_cells(self.out(h), u[:, t])
+            token, offset = centered_rank_cell(self.out(h), u[:, t])
             ids.append(token)
             offsets.append(offset)
         return torch.stack(ids, dim=1), torch.stack(offsets, dim=1)
