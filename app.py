@@ -68,6 +68,12 @@ def build_demo(trained_dir: str | None = None):  # noqa: ANN201 - a gradio.Block
         with gr.Tab("Compare", elem_id="tab-compare"):
             for modality in ALL:
                 modality.tab().build_compare(registry)
+        with gr.Tab("Lab", elem_id="tab-lab"):
+            from studio.lab.runs import LabRuns
+            from studio.lab.tab import build_tab as build_lab
+            from studio.lab.tab import can_train
+
+            build_lab(LabRuns() if can_train() else None)
     return demo
 
 

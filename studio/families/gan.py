@@ -1,4 +1,5 @@
-"""GAN process: the hinge loss or WGAN-GP, TTUR learning rates, an EMA generator.
+"""GAN process: the hinge loss, WGAN-GP or the original non-saturating loss, TTUR learning rates, an EMA
+generator.
 
 Phases: ``d`` (discriminator) then ``g`` (generator, every ``g_every`` steps). The exported
 generator is the EMA copy, which averages out the oscillation GAN training leaves in the live weights.
@@ -38,6 +39,11 @@ def recalibrate_batchnorm(net: nn.Module, z_dim: int, batches: int = 10, batch_s
     return net.eval()
 
 
+#: "non-saturating" is Goodfellow et al.'s loss (the generator maximises log D(G(z))); the others are the
+#: stabilised ones this project trains with.
+OBJECTIVES = ("hinge", "wgan-gp", "non-saturating")
+
+
 class GANProcess(GenerativeProcess):
     family = "gan"
 
@@ -47,8 +53,8 @@ class GANProcess(GenerativeProcess):
                  preview_fn: Any = None, objective: str = "hinge", gp_weight: float = 10.0, g_every: int = 1,
                  real_view: nn.Module | None = None, charset: str | None = None, batch_example: Any = None):
         super().__init__(modality=modality, charset=charset, batch_example=batch_example)
-        if objective not in ("hinge", "wgan-gp"):
-            raise ValueError(f"objective must be 'hinge' or 'wgan-gp', not {objective!r}")
+        if objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, not {objective!r}")
         self.objective, self.gp_weight, self.g_every = objective, gp_weight, g_every
         self.real_view = real_view  # how a data batch meets the discriminator (e.g. ids -> one-hot)
         self.generator = generator
@@ -86,7 +92,10 @@ class GANProcess(GenerativeProcess):
             gp = self.gradient_penalty(real, fake)
             return {"loss": -distance + self.gp_weight * gp, "wasserstein": distance, "gp": gp,
                     "d_real": d_real.mean(), "d_fake": d_fake.mean()}
-        loss_real, loss_fake = F.relu(1 - d_real).mean(), F.relu(1 + d_fake).mean()
+        if self.objective == "non-saturating":  # D's logits: -log sigmoid(D(real)) - log(1 - sigmoid(D(fake)))
+            loss_real, loss_fake = F.softplus(-d_real).mean(), F.softplus(d_fake).mean()
+        else:
+            loss_real, loss_fake = F.relu(1 - d_real).mean(), F.relu(1 + d_fake).mean()
         return {"loss": loss_real + loss_fake, "loss_real": loss_real, "loss_fake": loss_fake,
                 "d_real": d_real.mean(), "d_fake": d_fake.mean()}
 
@@ -99,6 +108,8 @@ class GANProcess(GenerativeProcess):
         finally:
             for p in self.discriminator.parameters():
                 p.requires_grad_(True)
+        if self.objective == "non-saturating":
+            return {"loss": F.softplus(-score).mean()}  # -log sigmoid(D(G(z)))
         return {"loss": -score.mean()}
 
     def phases(self) -> list[Phase]:

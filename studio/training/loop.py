@@ -23,9 +23,9 @@ from tqdm.auto import tqdm
 
 from studio.atomic import atomic_write, atomic_write_text
 from studio.families.base import GenerativeProcess, Phase
+from studio.training.logs import LOG, curves_from_log, read_log  # noqa: F401 - re-exported
 
 CHECKPOINT = "checkpoint.pt"
-LOG = "log.jsonl"
 PREVIEW = "preview.png"
 
 BatchFn = Callable[[int], Any]  # step -> batch (deterministic in the step, so resume replays it)
@@ -227,7 +227,9 @@ class Trainer:
         self._update_ema()
         return terms
 
-    def fit(self) -> dict[str, Any]:
+    def fit(self, should_stop: Callable[[], bool] | None = None) -> dict[str, Any]:
+        """Train to ``cfg.steps``. ``should_stop`` (checked after every step) ends the run early, with a
+        checkpoint of the last step and a "stopped" event: how a live run obeys a Stop button or a time cap."""
         cfg = self.cfg
         start = self.state.step
         bar = tqdm(total=cfg.steps, initial=start, desc=f"{self.process.modality}-{self.process.family}",
@@ -254,47 +256,13 @@ class Trainer:
                 self.process.write_preview(self.out_dir / PREVIEW, self.state.step)
             if self.state.step % cfg.ckpt_every == 0 or self.state.step == cfg.steps:
                 self._save_checkpoint()
+            if should_stop is not None and self.state.step < cfg.steps and should_stop():
+                self._save_checkpoint()
+                self._log({"event": "stopped", "step": self.state.step})
+                break
         bar.close()
         self._log({"event": "run_end", "step": self.state.step, "seconds": round(time.time() - t0, 2)})
         self.process.eval()
         self.process.write_preview(self.out_dir / PREVIEW, self.state.step)
         return {"steps": self.state.step, "seconds_this_run": time.time() - t0,
                 "rollbacks": self.state.rollbacks, "lr_scale": self.state.lr_scale}
-
-
-def read_log(path: str | Path) -> list[dict[str, Any]]:
-    records = []
-    for line in Path(path).read_text().splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return records
-
-
-def curves_from_log(path: str | Path, max_points: int = 400) -> dict[str, Any]:
-    """Loss curves for the card and the app: {term: [[step, value], ...]}, thinned to max_points."""
-    records = read_log(path)
-    series: dict[str, list[list[float]]] = {}
-    for r in records:
-        if "event" in r:
-            continue
-        for key, val in r.items():
-            if key == "step":
-                continue
-            if isinstance(val, dict):
-                for k2, v2 in val.items():
-                    series.setdefault(f"eval/{k2}", []).append([r["step"], v2])
-            elif isinstance(val, (int, float)):
-                series.setdefault(key, []).append([r["step"], val])
-    thinned = {}
-    for key, points in series.items():
-        stride = max(1, math.ceil(len(points) / max_points))
-        # Average within each stride so thinning does not alias GAN noise.
-        thinned[key] = [
-            [points[min(i + stride, len(points)) - 1][0],
-             sum(p[1] for p in points[i : i + stride]) / len(points[i : i + stride])]
-            for i in range(0, len(points), stride)
-        ]
-    events = [r for r in records if "event" in r]
-    return {"series": thinned, "events": events}

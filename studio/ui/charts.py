@@ -162,6 +162,9 @@ CURVE_PANELS = (
      "Losses. A GAN's losses should hover, not run away; a likelihood model's should fall and flatten."),
     ("held-out evaluation", lambda k: k.startswith("eval/") and "active_units" not in k,
      "Held-out scores during training: rising while the training loss falls means overfitting."),
+    ("active latent units", lambda k: k == "eval/active_units",
+     "Latent units whose code varies across the data. Falling to 0 or 1 is posterior collapse: the decoder "
+     "has learned to ignore z."),
     ("gradient norms", lambda k: k.endswith("/grad_norm"),
      "Gradient norms (before clipping). Spikes of 10x or more are instability; the guard rolls back on NaN."),
     ("D(real) and D(fake)", lambda k: k in ("d/d_real", "d/d_fake"),

@@ -182,3 +182,26 @@ def test_screenshots_of_every_tab_fit_and_show_their_pictures(app_server):
         assert not shot.wrapped_numbers, f"{where}: numbers broken over two lines: {shot.wrapped_numbers[:5]}"
         if shot.tab in ("Images", "Compare"):
             assert shot.charts >= 2, f"{where}: {shot.charts} charts shown"
+
+
+def test_lab_preset_trains_live_and_stops(app_server):
+    from playwright.sync_api import expect, sync_playwright
+
+    src = "() => { const i = document.querySelector('#lab-samples img'); return i && i.complete && i.naturalWidth > 0" \
+          " ? i.src : null; }"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(app_server["url"], wait_until="domcontentloaded")
+        page.get_by_role("tab", name="Lab").click()
+        page.locator("#lab-preset-mode-collapse").click()
+        expect(page.locator("#lab-preset-note")).to_contain_text("unstabilised", timeout=10_000)
+        page.locator("#lab-train").click()
+        first = page.wait_for_function(src, timeout=60_000).json_value()
+        page.wait_for_function(f"() => ({src})() && ({src})() !== {first!r}", timeout=20_000)  # the scatter moves
+        page.wait_for_function("() => { const i = document.querySelector('#lab-curves img');"
+                               " return i && i.complete && i.naturalWidth > 0; }", timeout=20_000)
+        expect(page.locator("#lab-readout")).to_contain_text("Modes covered")
+        page.locator("#lab-stop").click()
+        expect(page.locator("#lab-status")).to_contain_text("Stopped", timeout=20_000)
+        browser.close()

@@ -1,0 +1,1 @@
+"""The Training Lab: small generators trained live in a worker process, to see training succeed or fail."""

@@ -1,0 +1,212 @@
+"""The Lab tab: pick data, a family and its stabilisers (or a preset), train for up to 90 s in a worker
+process, and watch samples, curves and the collapse readout update twice a second."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import gradio as gr
+
+from studio.image.data import CLASS_NAMES
+from studio.lab import charts as lab_charts
+from studio.lab.runs import LabBusy, LabRuns
+from studio.lab.spec import (DATA, FAMILIES, KNOBS, MAX_SECONDS, PRESETS, VAE_LATENT, LabInputError, default_spec,
+                             fmt, preset_spec)
+from studio.training.logs import LOG, curves_from_log
+from studio.ui import charts
+from studio.ui.controls import CheckedDropdown, CheckedNumber, chart_image, keep_results, seed_box, status_line
+from studio.ui.results import figure_path, png_path
+
+POLL_S = 0.4
+
+
+def lab_kind(spec: dict[str, Any]) -> str:
+    return "images" if spec["data"] == "images" else "points"
+TERMINAL = ("finished", "stopped", "failed", "unknown")
+INTRO = ("Train a small generator live and watch it succeed or fail: **mode collapse**, **posterior collapse** "
+         "and **divergence**, each with its rescue. Pick a preset (or set the knobs), press **Train**, and "
+         "watch the samples, the curves and the readout. A run trains for up to 90 seconds in its own process "
+         "with the project's training loop; **Stop** ends it early, and **Save as ONNX** exports it like the "
+         "trained models.")
+KNOB_ORDER = [(family, knob) for family in KNOBS for knob in KNOBS[family]]
+
+
+def spec_from(data: object, family: object, seed: object, seconds: object, *knob_values: object) -> dict[str, Any]:
+    spec: dict[str, Any] = {"data": data, "family": family, "seed": seed, "seconds": seconds}
+    for (fam, knob), value in zip(KNOB_ORDER, knob_values):
+        spec.setdefault(fam, {})[knob.key] = value
+    return spec
+
+
+def start(runs: LabRuns, previous: object, *values: object) -> tuple[str, gr.Timer]:
+    """Queue a run of the knobs' spec; this page's previous run, if still going, is stopped first."""
+    try:
+        spec = spec_from(*values)
+        run_id = runs.submit(spec)
+        if previous:
+            runs.stop(str(previous))
+    except (LabInputError, LabBusy) as exc:
+        raise gr.Error(str(exc)) from None
+    return run_id, gr.Timer(active=True)
+
+
+def stop(runs: LabRuns, run_id: object) -> str:
+    if not run_id:
+        raise gr.Error("There is no run to stop; press Train first.")
+    runs.stop(str(run_id))
+    view = runs.view(str(run_id))
+    return status_text(view) if view["status"].get("state") in TERMINAL else "Stopping…"
+
+
+def save(runs: LabRuns, run_id: object) -> str:
+    if not run_id:
+        raise gr.Error("There is no run to save; press Train first.")
+    try:
+        return str(runs.export(str(run_id)))
+    except RuntimeError as exc:
+        raise gr.Error(str(exc)) from None
+
+
+def events_text(log: list[dict[str, Any]]) -> str:
+    lines = []
+    for r in log:
+        if r.get("event") == "rollback":
+            lines.append(f"- step {r['failed_step']:,}: **rollback** to step {r['step']:,} ({r['reason']}); "
+                         f"learning rate now ×{r['lr_scale']:g}")
+        elif r.get("event") == "stopped":
+            lines.append(f"- step {r['step']:,}: stopped")
+    return "**Events**\n" + ("\n".join(lines) if lines else "- none yet (rollbacks and NaNs appear here)")
+
+
+def status_text(view: dict[str, Any]) -> str:
+    status = view["status"]
+    state, message = status.get("state", "unknown"), status.get("message", "")
+    frame = view.get("frame") or {}
+    parts = [f"**{state.capitalize()}**"]
+    if frame.get("step"):
+        parts.append(f"step {frame['step']:,}")
+    if view.get("seconds_left") is not None and state == "running":
+        parts.append(f"{view['seconds_left']:.0f} s left")
+    if message and message not in ("training", "starting"):
+        parts.append(message)
+    return " · ".join(parts)
+
+
+def poll(runs: LabRuns, run_id: object) -> tuple:
+    """Status, samples picture, readout chart, readout text, curves chart, events, raw data, timer."""
+    if not run_id:
+        return ("Press **Train** to start a run.", None, None, "", None, events_text([]), {},
+                gr.Timer(active=False))
+    view = runs.view(str(run_id))
+    spec, frame, state = view.get("spec") or default_spec(), view.get("frame"), view["status"].get("state")
+    if spec["data"] == "images":
+        grid = lab_charts.image_grid(frame)
+        samples = png_path(grid, "lab-samples") if grid is not None else None
+        bars, readout = lab_charts.class_bars(frame, CLASS_NAMES)
+        bars_path = figure_path(bars, "lab-classes")
+    else:
+        fig, readout = lab_charts.points_figure(frame, spec["data"], spec["family"])
+        samples, bars_path = figure_path(fig, "lab-samples"), None
+    curves = {"series": {}, "events": []}
+    if view.get("log"):
+        curves = curves_from_log(runs.root / str(run_id) / "run" / LOG)
+    curve_fig, _ = charts.training_curves(curves, f"{FAMILIES[spec['family']]} on {DATA[spec['data']]}")
+    evals = [r["eval"] for r in view.get("log", []) if isinstance(r.get("eval"), dict)]
+    active = evals[-1].get("active_units") if evals else None
+    if active is not None:
+        readout += f" Active latent units: **{active} of {VAE_LATENT[lab_kind(spec)]}** (0 or 1 is posterior collapse)."
+    raw = {"state": state, "step": (frame or {}).get("step", 0), "readout": (frame or {}).get("readout"),
+           "active_units": active, "message": view["status"].get("message", ""),
+           "rollbacks": sum(1 for r in view.get("log", []) if r.get("event") == "rollback")}
+    return (status_text(view), samples, bars_path, readout, figure_path(curve_fig, "lab-curves"),
+            events_text(view.get("log", [])), raw, gr.Timer(active=state not in TERMINAL))
+
+
+def apply_preset(name: str) -> list:
+    spec = preset_spec(name)
+    values = [spec["data"], spec["family"]] + [spec[fam][knob.key] for fam, knob in KNOB_ORDER]
+    return values + [f"*{PRESETS[name]['why']}*"]
+
+
+def knob_input(family: str, knob: Any) -> gr.components.Component:
+    elem_id = f"lab-{family}-{knob.key}".replace("_", "-")
+    if knob.kind == "bool":
+        return gr.Checkbox(value=knob.default, label=knob.label, info=knob.why, elem_id=elem_id)
+    if knob.kind == "choice":
+        return CheckedDropdown(list(knob.choices), value=knob.default, label=knob.label, info=knob.why,
+                               elem_id=elem_id)
+    return CheckedNumber(value=knob.default, label=f"{knob.label} ({fmt(knob.low)} to {fmt(knob.high)})", info=knob.why,
+                         precision=0 if knob.kind == "int" else None, elem_id=elem_id)
+
+
+def can_train() -> bool:
+    """The Lab trains with PyTorch, which the app-only install (requirements-app.txt) leaves out."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except ImportError:
+        return False
+
+
+def build_tab(runs: LabRuns | None) -> None:
+    """The tab; without ``runs`` (no PyTorch here) it says how to get a Lab that trains."""
+    gr.Markdown(INTRO, elem_id="lab-intro")
+    if runs is None:
+        gr.Markdown("**The Lab needs PyTorch, which this install leaves out** (`requirements-app.txt` serves the "
+                    "committed generators only). Install the full stack with `bash scripts/setup.sh` and start "
+                    "the app with `.venv/bin/python app.py`.", elem_id="lab-no-torch")
+        return
+    with gr.Row(equal_height=True):
+        preset_buttons = [gr.Button(name, elem_id=f"lab-preset-{name.lower().replace(' ', '-')}", size="sm")
+                          for name in PRESETS]
+    preset_note = gr.Markdown("", elem_id="lab-preset-note")
+    with gr.Row(equal_height=True):
+        data = CheckedDropdown([(title, key) for key, title in DATA.items()], value="ring", label="Data",
+                               elem_id="lab-data")
+        family = CheckedDropdown([(title, key) for key, title in FAMILIES.items()], value="gan", label="Family",
+                                 elem_id="lab-family")
+        seed = seed_box(0, "Seed", "lab-seed")
+        seconds = CheckedNumber(value=MAX_SECONDS, label=f"Time limit (5 to {MAX_SECONDS:g} s)", precision=0,
+                                elem_id="lab-seconds")
+    knob_inputs = []
+    for fam, knobs in KNOBS.items():
+        with gr.Accordion(f"{FAMILIES[fam]} knobs", open=fam == "gan", elem_id=f"lab-knobs-{fam}"):
+            with gr.Row():
+                for knob in knobs:
+                    knob_inputs.append(knob_input(fam, knob))
+    with gr.Row():
+        train = gr.Button("Train", variant="primary", elem_id="lab-train")
+        stop_button = gr.Button("Stop", variant="stop", elem_id="lab-stop")
+        save_button = gr.Button("Save as ONNX", elem_id="lab-save")
+    status = status_line("lab-status")
+    run_id = gr.Textbox("", visible=False, elem_id="lab-run-id")
+    with gr.Row():
+        with gr.Column():
+            samples = gr.Image(None, type="filepath", label="Samples", interactive=False, elem_id="lab-samples")
+            readout = gr.Markdown("", elem_id="lab-readout")
+            bars = chart_image(None, "Class histogram of the run's samples", "lab-classes")
+        with gr.Column():
+            curves = chart_image(None, "The run's training curves", "lab-curves")
+            events = gr.Markdown(events_text([]), elem_id="lab-events")
+    saved = gr.File(label="Exported generator (ONNX)", elem_id="lab-onnx", visible=True)
+    with gr.Accordion("Raw run data (what the API returns)", open=False):
+        raw = gr.JSON({}, elem_id="lab-raw")
+    timer = gr.Timer(POLL_S, active=False)
+
+    inputs = [data, family, seed, seconds, *knob_inputs]
+    outputs = [status, samples, bars, readout, curves, events, raw, timer]
+    for name, button in zip(PRESETS, preset_buttons):
+        button.click(functools.partial(apply_preset, name), None, [data, family, *knob_inputs, preset_note],
+                     api_visibility="private")
+    train.click(functools.partial(start, runs), [run_id, *inputs], [run_id, timer], api_name="lab_train",
+                concurrency_limit=4,
+                **keep_results(status))
+    timer.tick(functools.partial(poll, runs), [run_id], outputs, api_visibility="private", show_progress="hidden",
+               concurrency_limit=8)
+    gr.on([run_id.change], functools.partial(poll, runs), [run_id], outputs, api_name="lab_poll",
+          show_progress="hidden", concurrency_limit=8)
+    stop_button.click(functools.partial(stop, runs), [run_id], [status], api_name="lab_stop", concurrency_limit=4)
+    save_button.click(functools.partial(save, runs), [run_id], [saved], api_name="lab_save", concurrency_limit=1,
+                      **keep_results(status))
