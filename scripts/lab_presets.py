@@ -28,9 +28,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from studio.atomic import atomic_write_json, atomic_write_text  # noqa: E402
-from studio.lab.view import read_frame  # noqa: E402
-from studio.lab.view import run_log  # noqa: E402
 from studio.lab.spec import PRESETS, preset_spec  # noqa: E402
+from studio.lab.view import (
+    read_frame,  # noqa: E402
+    run_log,  # noqa: E402
+)
 from studio.lab.worker import SPEC, read_status  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -102,10 +104,10 @@ def main() -> None:
         mine = [r for r in results if r["preset"] == name]
         cells = []
         for r in mine:
-            if "modes_covered" in r:
-                cells.append(f"{r['modes_covered']}/8, {100 * r['high_quality']:.0f}% HQ")
-            elif "active_units" in r:
+            if "active_units" in r:
                 cells.append(f"{r['active_units']} active")
+            elif "modes_covered" in r:
+                cells.append(f"{r['modes_covered']}/8, {100 * r['high_quality']:.0f}% HQ")
             else:
                 cells.append(f"{r['rollbacks']} rollback{'s' if r['rollbacks'] != 1 else ''}, "
                              f"{'recovered' if r.get('recovered') else 'not recovered'}")

@@ -109,19 +109,12 @@ def build_vae(config: dict[str, Any], data: dict[str, Any] | None = None) -> Gen
 VAE = Recipe(
     "vae", build_vae,
     description="Convolutional VAE with a discretised-logistic pixel likelihood and a linear KL warm-up. The "
-                "exported generator is the decoder (z -> mean image), fed from a Gaussian mixture fitted to the "
-                "training images' codes after training (Dai & Wipf 2019; Ghosh et al. 2020) rather than from "
-                "N(0, I); z = 32 latent columns + 1 that picks the mixture component. Its bits/dim is a bound "
-                "(negative ELBO) taken against that mixture.",
+                "exported generator is the decoder (z -> mean image).",
     presets={
         "tiny": {"model": {"z_dim": 8, "width": 4}, "batch_size": 16, "lr": 1e-3, "kl_warmup_steps": 10,
                  "prior_components": 2, "loop": LOOP_TINY, "eval_samples": 500},
-        # Samples come from a 10-component Gaussian mixture fitted to the training codes (two-stage VAE):
-        # from N(0, I) the decoder drew grey blends of classes (FD 19.8, class KL 0.20), the codes of real
-        # images being far from filling N(0, I). 14,000 steps (10,000 before) use the rest of the budget.
         "cpu": {"model": {"z_dim": 32, "width": 32}, "batch_size": 64, "lr": 1e-3, "kl_warmup_steps": 2000,
-                "prior_components": 10,
-                "loop": {"steps": 14_000, "ckpt_every": 500, "log_every": 10, "preview_every": 500,
+                "loop": {"steps": 10000, "ckpt_every": 500, "log_every": 10, "preview_every": 500,
                          "eval_every": 2000, "warmup_steps": 100}, "eval_samples": 10_000},
         "gpu": {"model": {"z_dim": 64, "width": 64}, "batch_size": 128, "lr": 1e-3, "kl_warmup_steps": 5000,
                 "loop": {"steps": 40_000, "ckpt_every": 1000, "log_every": 20, "preview_every": 1000,

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from studio.lab.view import grid_points, view_box
 from studio.lab.toys import TOYS
+from studio.lab.view import grid_points, view_box
 from studio.ui.charts import PALETTE, _figure
 
 _TRUE_DENSITY: dict[str, np.ndarray] = {}

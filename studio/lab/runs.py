@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from studio.lab import worker
-from studio.lab.view import read_frame, run_log
 from studio.lab.spec import validate
+from studio.lab.view import read_frame, run_log
 
 REPO = Path(__file__).resolve().parents[2]
 GRACE_S = 20.0

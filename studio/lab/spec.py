@@ -108,14 +108,15 @@ KNOBS: dict[str, tuple[Knob, ...]] = {
 
 PRESETS: dict[str, dict[str, Any]] = {
     "Mode collapse": {
-        "data": "ring", "family": "gan", "why": "The original GAN, unstabilised, with a critic that learns 4 times "
-        "faster than the generator: the generator settles on a few modes of the ring and hops between them.",
-        "gan": {"loss": "non-saturating", "spectral_norm": False, "lr_g": 1e-3, "lr_d": 4e-3, "d_steps": 1,
+        "data": "ring", "family": "gan", "why": "The original GAN loss with nothing to stabilise it, and a critic "
+        "that outpaces the generator (4 times its learning rate, 2 steps per generator step): the generator "
+        "collapses onto one or a few modes of the ring and hops between them.",
+        "gan": {"loss": "non-saturating", "spectral_norm": False, "lr_g": 1e-3, "lr_d": 4e-3, "d_steps": 2,
                 "beta1": 0.5, "pack": 1, "ema": False}},
     "Rescued": {
         "data": "ring", "family": "gan", "why": "The same GAN with hinge loss, spectral norm, TTUR and packing: "
         "every mode, sharply.",
-        "gan": {"loss": "hinge", "spectral_norm": True, "lr_g": 3e-4, "lr_d": 1e-3, "d_steps": 1, "beta1": 0.0,
+        "gan": {"loss": "hinge", "spectral_norm": True, "lr_g": 5e-4, "lr_d": 2e-3, "d_steps": 1, "beta1": 0.0,
                 "pack": 2, "ema": True}},
     "Divergence": {
         "data": "moons", "family": "flow", "why": "A learning rate 20 times too high and no clipping: the loss "

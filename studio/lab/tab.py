@@ -11,8 +11,18 @@ import gradio as gr
 from studio.image.data import CLASS_NAMES
 from studio.lab import charts as lab_charts
 from studio.lab.runs import LabBusy, LabRuns
-from studio.lab.spec import (DATA, FAMILIES, KNOBS, MAX_SECONDS, PRESETS, VAE_LATENT, LabInputError, default_spec,
-                             fmt, preset_spec)
+from studio.lab.spec import (
+    DATA,
+    FAMILIES,
+    KNOBS,
+    MAX_SECONDS,
+    PRESETS,
+    VAE_LATENT,
+    LabInputError,
+    default_spec,
+    fmt,
+    preset_spec,
+)
 from studio.training.logs import LOG, curves_from_log
 from studio.ui import charts
 from studio.ui.controls import CheckedDropdown, CheckedNumber, chart_image, keep_results, seed_box, status_line

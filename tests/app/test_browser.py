@@ -195,7 +195,7 @@ def test_lab_preset_trains_live_and_stops(app_server):
         page.goto(app_server["url"], wait_until="domcontentloaded")
         page.get_by_role("tab", name="Lab").click()
         page.locator("#lab-preset-mode-collapse").click()
-        expect(page.locator("#lab-preset-note")).to_contain_text("unstabilised", timeout=10_000)
+        expect(page.locator("#lab-preset-note")).to_contain_text("nothing to stabilise", timeout=10_000)
         page.locator("#lab-train").click()
         first = page.wait_for_function(src, timeout=60_000).json_value()
         page.wait_for_function(f"() => ({src})() && ({src})() !== {first!r}", timeout=20_000)  # the scatter moves

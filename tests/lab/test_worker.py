@@ -12,8 +12,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from studio.lab.view import GRID, read_frame
-from studio.lab.view import run_log
+from studio.lab.view import GRID, read_frame, run_log
 from studio.lab.worker import SPEC, STOP, read_status
 from tests.conftest import ROOT
 
