@@ -14,6 +14,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from studio.layers.draws import normal_to_uniform
+
 
 def mlp(sizes: list[int], act: type[nn.Module] = nn.ReLU, spectral: bool = False) -> nn.Sequential:
     """Linear layers of ``sizes`` with ``act`` between them (none after the last)."""
@@ -131,7 +133,7 @@ class SampledMixture(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         logits, means, log_scales = self.decoder(z[:, : self.z_dim])
-        u = 0.5 * (1 + torch.erf(z[:, self.z_dim] / math.sqrt(2.0)))  # (N,) uniform from a normal column
+        u = normal_to_uniform(z[:, self.z_dim])  # (N,) uniform from a normal column
         edges = torch.cumsum(torch.softmax(logits, dim=1), dim=1)[:, :-1]  # (N, K - 1)
         pick = (u[:, None] > edges).to(torch.int64).sum(1)  # (N,)
         index = pick[:, None, None].expand(-1, 1, means.shape[2])  # (N, 1, dims)

@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,6 @@ class _Run:
     started: float | None = None
     ended: float | None = None
     log: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class LabRuns:

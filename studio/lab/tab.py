@@ -23,7 +23,7 @@ from studio.lab.spec import (
     fmt,
     preset_spec,
 )
-from studio.training.logs import LOG, curves_from_log
+from studio.training.logs import curves_from_records
 from studio.ui import charts
 from studio.ui.controls import CheckedDropdown, CheckedNumber, chart_image, keep_results, seed_box, status_line
 from studio.ui.results import figure_path, png_path
@@ -118,9 +118,7 @@ def poll(runs: LabRuns, run_id: object) -> tuple:
     else:
         fig, readout = lab_charts.points_figure(frame, spec["data"], spec["family"])
         samples, bars_path = figure_path(fig, "lab-samples"), None
-    curves = {"series": {}, "events": []}
-    if view.get("log"):
-        curves = curves_from_log(runs.root / str(run_id) / "run" / LOG)
+    curves = curves_from_records(view.get("log", []))
     curve_fig, _ = charts.training_curves(curves, f"{FAMILIES[spec['family']]} on {DATA[spec['data']]}")
     evals = [r["eval"] for r in view.get("log", []) if isinstance(r.get("eval"), dict)]
     active = evals[-1].get("active_units") if evals else None

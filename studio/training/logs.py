@@ -22,7 +22,11 @@ def read_log(path: str | Path) -> list[dict[str, Any]]:
 
 def curves_from_log(path: str | Path, max_points: int = 400) -> dict[str, Any]:
     """Loss curves for the card and the app: {term: [[step, value], ...]}, thinned to max_points."""
-    records = read_log(path)
+    return curves_from_records(read_log(path), max_points)
+
+
+def curves_from_records(records: list[dict[str, Any]], max_points: int = 400) -> dict[str, Any]:
+    """``curves_from_log`` for log records already read."""
     series: dict[str, list[list[float]]] = {}
     for r in records:
         if "event" in r:
