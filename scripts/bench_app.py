@@ -6,8 +6,8 @@
 Launches `python app.py`, times until it serves its page, then times the first Music click (sent the
 moment the page serves: it waits for whatever is left of the start-up warm-up of the audio renderer)
 and gradio_client round trips that generate a 16-image grid (request, ONNX Runtime, PNG encoding,
-download) for each image model; then the same grid while a Lab run trains and a viewer polls it twice a
-second (the Lab's target: 500 ms or less).
+download) for each image model; then the same grid while a Lab run trains and a viewer in another process
+polls it every 0.4 s (the Lab's target: 500 ms or less).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -88,41 +87,50 @@ def main() -> None:
         atomic_write_text(args.out, f"# `python scripts/bench_app.py` ({os.cpu_count()} CPU cores)\n\n{text}\n")
 
 
-def under_lab_run(client, count: int, calls: int = 20) -> list[str]:  # noqa: ANN001 - a gradio_client Client
-    """16-image grids from image-gan while a Lab run (the Rescued preset) trains and is polled twice a second."""
+VIEWER = """
+import sys, time
+from gradio_client import Client
+client = Client(sys.argv[1], verbose=False, download_files=False)
+while True:
+    client.predict(sys.argv[2], api_name="/lab_poll")
+    time.sleep(0.4)
+"""
+
+
+def under_lab_run(client, count: int, calls: int = 60) -> list[str]:  # noqa: ANN001 - a gradio_client Client
+    """16-image grids from image-gan while a Lab run (the Rescued preset) trains and a viewer in another
+    process (as in another browser) polls it every 0.4 s, as the Lab tab does."""
     from studio.lab.spec import preset_spec
     from studio.lab.tab import KNOB_ORDER
 
     spec = preset_spec("Rescued")
     knobs = [spec[family][knob.key] for family, knob in KNOB_ORDER]
-    run_id = client.predict("", spec["data"], spec["family"], 0, 60, *knobs, api_name="/lab_train")[0]
-    polling = threading.Event()
-
-    def poll() -> None:
-        while not polling.is_set():
-            client.predict(run_id, api_name="/lab_poll")
-            time.sleep(0.4)
-
+    run_id = client.predict("", spec["data"], spec["family"], 0, 90, *knobs, api_name="/lab_train")[0]
     deadline = time.monotonic() + 60
     while client.predict(run_id, api_name="/lab_poll")[6].get("step", 0) < 100 and time.monotonic() < deadline:
         time.sleep(0.5)
-    viewer = threading.Thread(target=poll, daemon=True)
-    viewer.start()
+    viewer = subprocess.Popen([sys.executable, "-c", VIEWER, client.src, run_id])
     times = []
     try:
+        time.sleep(2)  # the viewer connects and polls
         for seed in range(calls):
             t0 = time.perf_counter()
             client.predict("image-gan", seed, count, api_name="/generate_left")
             times.append(1000 * (time.perf_counter() - t0))
         state = client.predict(run_id, api_name="/lab_poll")[6]
+        polling = viewer.poll() is None
     finally:
-        polling.set()
-        viewer.join(timeout=5)
+        viewer.kill()
+        viewer.wait(timeout=10)
         client.predict(run_id, api_name="/lab_stop")
+    if not polling or state["state"] != "running":
+        raise SystemExit(f"The Lab run or its viewer ended early (run: {state['state']}); the numbers would not "
+                         "measure a grid under a running Lab.")
     times.sort()
-    return [f"- While a Lab run trained (Rescued preset, step {state['step']:,} by the end, polled twice a "
-            f"second): image-gan {count}-image grid, {calls} calls: median **{statistics.median(times):.0f} ms**, "
-            f"p90 {times[int(0.9 * (len(times) - 1))]:.0f} ms, max {times[-1]:.0f} ms (target: 500 ms)."]
+    return [f"- While a Lab run trained (Rescued preset, step {state['step']:,} by the end) and a viewer in another "
+            f"process polled it every 0.4 s: image-gan {count}-image grid, {calls} calls: median "
+            f"**{statistics.median(times):.0f} ms**, p90 {times[int(0.9 * (len(times) - 1))]:.0f} ms, "
+            f"max {times[-1]:.0f} ms (target: 500 ms)."]
 
 
 if __name__ == "__main__":

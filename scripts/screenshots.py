@@ -2,6 +2,7 @@
 
     python scripts/screenshots.py --widths 1400 --first-screen   # README's pictures, docs/screenshots/*.png
     python scripts/screenshots.py --url http://127.0.0.1:7860/ --out runs/screenshots   # whole pages
+    python scripts/screenshots.py --widths 1400 --lab Rescued     # the Lab's live view, docs/screenshots/lab-1400.png
 
 For each tab and width it also reports what a person would notice: whether the page scrolls sideways,
 how many pictures and charts failed to load, and the text of any error toast. The browser tests call
@@ -85,6 +86,34 @@ def shoot(url: str, out: Path, widths: tuple[int, ...] = WIDTHS, tabs: tuple[str
     return shots
 
 
+def shoot_lab(url: str, out: Path, preset: str, seconds: float, width: int = 1400) -> Path:
+    """The Lab's live view (status, samples, readout and curves) after ``preset`` has trained ``seconds``."""
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"lab-{width}.png"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.goto(url, wait_until="domcontentloaded")
+        page.get_by_role("tab", name="Lab").click()
+        page.locator(f"#lab-preset-{preset.lower().replace(' ', '-')}").click()
+        time.sleep(1)
+        page.locator("#lab-train").click()
+        time.sleep(seconds)
+        page.screenshot(path=str(path), full_page=True)
+        scrolled = page.evaluate("window.scrollY")
+        top = page.locator("#lab-status").bounding_box()["y"] + scrolled
+        boxes = [page.locator(f"#{elem}").bounding_box() for elem in ("lab-curves", "lab-events")]
+        bottom = max(b["y"] + b["height"] for b in boxes if b) + scrolled
+        page.locator("#lab-stop").click()
+        browser.close()
+    picture = Image.open(path)
+    picture.crop((0, int(top) - 10, picture.width, int(bottom) + 10)).save(path)
+    return path
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Screenshots of every tab at desktop and phone widths",
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -94,12 +123,17 @@ def main() -> int:
     parser.add_argument("--widths", type=int, nargs="+", default=list(WIDTHS), help="viewport widths, px")
     parser.add_argument("--first-screen", action="store_true",
                         help="only what the first screen shows (smaller files, as README uses), not the whole page")
+    parser.add_argument("--lab", metavar="PRESET", help="instead, the Lab's live view while PRESET trains")
+    parser.add_argument("--lab-seconds", type=float, default=50, help="how long the Lab preset trains first")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "scripts"))
     from load_test import launch_app
 
     proc, url = (None, args.url) if args.url else launch_app(args.port)
     try:
+        if args.lab:
+            print(shoot_lab(url, args.out, args.lab, args.lab_seconds, args.widths[0]))
+            return 0
         for shot in shoot(url, args.out, tuple(args.widths), full_page=not args.first_screen):
             overflow = "scrolls sideways" if shot.page_width > shot.width else "fits"
             print(f"{shot.path.relative_to(ROOT) if shot.path.is_relative_to(ROOT) else shot.path}: {overflow}, "

@@ -1,5 +1,6 @@
 """The Lab's live pictures: samples over the true density (with the critic's view or the flow's density),
-an image grid, and the class histogram. Each returns (figure or image, one-line text for screen readers)."""
+an image grid, the class histogram and the curves as tables for the browser's own line charts. Each picture
+comes with a one-line text for screen readers."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 
 from studio.lab.toys import TOYS
 from studio.lab.view import grid_points, view_box
-from studio.ui.charts import PALETTE, _figure
+from studio.ui.charts import PALETTE
 
 _TRUE_DENSITY: dict[str, np.ndarray] = {}
 
@@ -23,34 +24,71 @@ def true_density(data: str) -> np.ndarray:
     return _TRUE_DENSITY[data]
 
 
-def points_figure(frame: dict[str, Any] | None, data: str, family: str) -> tuple[object, str]:
-    """Samples (dots) over the true density (grey); a GAN's critic score or a flow's log-density as contours."""
+# -- the live samples picture, drawn with numpy: matplotlib takes ~150 ms a frame on 2 cores, which the poll
+# -- (2.5 a second) would spend holding the app's interpreter; this takes a few milliseconds ------------------
+SIDE = 384  # pixels per side of the samples picture
+_CMAPS: dict[str, Any] = {}
+
+
+def _hex_rgb(colour: str) -> np.ndarray:
+    return np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)], dtype=np.float32)
+
+
+def _colormap(name: str) -> Any:
+    if name not in _CMAPS:
+        from matplotlib import colormaps  # the colour tables only; no figure is made
+
+        _CMAPS[name] = colormaps[name]
+    return _CMAPS[name]
+
+
+def _upsample(cells: np.ndarray) -> np.ndarray:
+    """A [G, G] field sampled at cell centres (rows from the bottom) as [SIDE, SIDE] (rows from the top),
+    interpolated linearly along each axis."""
+    g = len(cells)
+    at = np.linspace(0, g - 1, SIDE)
+    rows = np.stack([np.interp(at, np.arange(g), column) for column in cells[::-1].T], 1)  # [SIDE, G]
+    return np.stack([np.interp(at, np.arange(g), row) for row in rows])  # [SIDE, SIDE]
+
+
+def _bands(values: np.ndarray, levels: int = 12) -> np.ndarray:
+    """``values`` scaled to [0, 1] in ``levels`` flat bands, as filled contours show them."""
+    lo, hi = np.percentile(values, [2, 98])
+    scaled = np.clip((values - lo) / max(hi - lo, 1e-9), 0, 1)
+    return np.floor(scaled * (levels - 1) + 0.5) / (levels - 1)
+
+
+def points_picture(frame: dict[str, Any] | None, data: str, family: str) -> tuple[np.ndarray, str]:
+    """Samples (blue dots) over the data's density (grey), with a GAN's critic score (red = judged real,
+    blue = judged fake) or a flow's log-density (yellow = high) as banded contours: uint8 [SIDE, SIDE, 3]."""
     lo, hi = view_box(data)
-    fig = _figure(4.6, 4.4)
-    ax = fig.subplots()
-    ax.imshow(np.log1p(true_density(data)), extent=(lo, hi, lo, hi), origin="lower", cmap="Greys", alpha=0.6)
+    density = np.log1p(true_density(data))
+    canvas = np.full((SIDE, SIDE, 3), 255.0, dtype=np.float32)
+    canvas -= 0.6 * 255 * (_upsample(density / density.max()))[..., None]  # grey where the data is
     text = "No samples yet."
+    step = 0
+    if frame and frame.get("heatmap") is not None:
+        cmap = _colormap("RdBu_r" if family == "gan" else "viridis")
+        tint = cmap(_upsample(_bands(np.asarray(frame["heatmap"], dtype=np.float32))))[..., :3] * 255
+        canvas = 0.65 * canvas + 0.35 * tint
     if frame and frame.get("points") is not None:
-        heat = frame.get("heatmap")
-        if heat is not None:
-            axis = np.linspace(lo, hi, len(heat))
-            label = "critic score" if family == "gan" else "model log-density"
-            cs = ax.contourf(axis, axis, np.asarray(heat), levels=12, cmap="RdBu_r" if family == "gan" else "viridis",
-                             alpha=0.35)
-            fig.colorbar(cs, ax=ax, shrink=0.7, label=label)
-        pts = np.asarray(frame["points"])
+        step = int(frame.get("step", 0))
+        pts = np.asarray(frame["points"], dtype=np.float32).reshape(-1, 2)
         inside = ((pts >= lo) & (pts <= hi)).all(1)
-        ax.scatter(pts[inside, 0], pts[inside, 1], s=3, color=PALETTE[0], alpha=0.7, linewidths=0)
+        cols = ((pts[inside, 0] - lo) / (hi - lo) * (SIDE - 1)).astype(int)
+        rows = ((hi - pts[inside, 1]) / (hi - lo) * (SIDE - 1)).astype(int)
+        dots = np.zeros((SIDE, SIDE), dtype=bool)
+        for dr in (-1, 0, 1):  # 3x3-pixel dots
+            for dc in (-1, 0, 1):
+                dots[np.clip(rows + dr, 0, SIDE - 1), np.clip(cols + dc, 0, SIDE - 1)] = True
+        canvas[dots] = 0.25 * canvas[dots] + 0.75 * _hex_rgb(PALETTE[0])
         outside = int((~inside).sum())
-        title = f"step {frame.get('step', 0):,}" + (f" ({outside} samples off the chart)" if outside else "")
-        ax.set_title(title, fontsize=9)
-        text = f"Step {frame.get('step', 0):,}: {len(pts):,} samples drawn over the data's density. " + readout_text(
-            frame, data)
-    ax.set_xlim(lo, hi)
-    ax.set_ylim(lo, hi)
-    ax.set_aspect("equal")
-    ax.tick_params(labelsize=7)
-    return fig, text
+        text = (f"Step {step:,}: {len(pts):,} samples (blue dots) over the data's density (grey)"
+                + (f"; {outside} fell outside the picture" if outside else "") + ". " + readout_text(frame, data))
+    picture = canvas.clip(0, 255).astype(np.uint8)
+    picture[[0, -1], :] = 0  # a black frame
+    picture[:, [0, -1]] = 0
+    return picture, text
 
 
 def image_grid(frame: dict[str, Any] | None) -> np.ndarray | None:
@@ -62,26 +100,6 @@ def image_grid(frame: dict[str, Any] | None) -> np.ndarray | None:
             for r in range(len(images) // 4)]
     picture = np.concatenate(rows, 0)
     return np.kron(picture, np.ones((3, 3), dtype=np.uint8))
-
-
-def class_bars(frame: dict[str, Any] | None, class_names: tuple[str, ...]) -> tuple[object, str]:
-    fig = _figure(4.6, 2.4)
-    ax = fig.subplots()
-    readout = (frame or {}).get("readout") or {}
-    hist = readout.get("class_histogram")
-    if not hist:
-        ax.text(0.5, 0.5, "No samples yet.", ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
-        return fig, "No samples yet."
-    ax.bar(range(len(hist)), [100 * h for h in hist], color=PALETTE[0])
-    ax.axhline(100 / len(hist), color="black", linewidth=1, linestyle="--", label="uniform (10%)")
-    ax.set_xticks(range(len(hist)), class_names, rotation=45, ha="right", fontsize=7)
-    ax.set_ylabel("% of samples", fontsize=8)
-    ax.set_ylim(0, max(100 / len(hist) * 2, 100 * max(hist) * 1.1))
-    ax.legend(fontsize=7)
-    ax.tick_params(labelsize=7)
-    ax.spines[["top", "right"]].set_visible(False)
-    return fig, readout_text(frame, "images")
 
 
 def readout_text(frame: dict[str, Any] | None, data: str) -> str:
@@ -99,3 +117,41 @@ def readout_text(frame: dict[str, Any] | None, data: str) -> str:
     verdict = "every mode" if covered == modes else ("collapsed" if covered <= modes // 2 else "some modes missing")
     return (f"Modes covered: {covered} of {modes} ({verdict}); high-quality samples (within 3 std of a mode): "
             f"{100 * readout['high_quality']:.0f}%.")
+
+
+# -- the curves and the class histogram as tables: the browser draws them (Gradio's native plots), so a poll
+# -- costs the app a table, not a matplotlib figure (300-500 ms each on 2 cores) ------------------------------
+LIVE_CURVES = ("losses", "gradient norms", "D(real) and D(fake)", "active latent units", "learning-rate multiplier")
+MAX_POINTS = 300  # per series: a 90-second run logs ~1,000 steps; the chart needs no more than this
+
+
+def curve_tables(curves: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(title, table with columns step, value, series) for each of LIVE_CURVES, empty where the run logs no
+    such series; gradient norms as log10, because their spikes span decades."""
+    import pandas as pd
+
+    from studio.ui.charts import CURVE_PANELS
+
+    series = (curves or {}).get("series", {})
+    wanted = {title: test for title, test, _ in CURVE_PANELS}
+    tables = []
+    for title in LIVE_CURVES:
+        rows = []
+        for name in (k for k in series if wanted[title](k)):
+            points = series[name][:: -(-len(series[name]) // MAX_POINTS) or 1]
+            for step, value, *_ in points:
+                if title == "gradient norms":
+                    value = float(np.log10(max(value, 1e-12)))
+                rows.append((step, value, name))
+        label = "gradient norms (log10)" if title == "gradient norms" else title
+        tables.append((label, pd.DataFrame(rows, columns=["step", "value", "series"])))
+    return tables
+
+
+def class_table(frame: dict[str, Any] | None, class_names: tuple[str, ...]) -> tuple[Any, str]:
+    """The reference classifier's class histogram of the run's samples, in % (table: class, percent)."""
+    import pandas as pd
+
+    hist = ((frame or {}).get("readout") or {}).get("class_histogram") or []
+    table = pd.DataFrame({"class": list(class_names)[: len(hist)], "percent": [100 * h for h in hist]})
+    return table, readout_text(frame, "images") if hist else "No samples yet."

@@ -24,16 +24,18 @@ from studio.lab.spec import (
     preset_spec,
 )
 from studio.training.logs import curves_from_records
-from studio.ui import charts
-from studio.ui.controls import CheckedDropdown, CheckedNumber, chart_image, keep_results, seed_box, status_line
-from studio.ui.results import figure_path, png_path
+from studio.ui.controls import CheckedDropdown, CheckedNumber, keep_results, seed_box, status_line
+from studio.ui.results import png_path
 
 POLL_S = 0.4
+KNOB_WIDTH = 190  # px: narrower, a knob's one-line reason wraps word by word
 
 
 def lab_kind(spec: dict[str, Any]) -> str:
     return "images" if spec["data"] == "images" else "points"
 TERMINAL = ("finished", "stopped", "failed", "unknown")
+HEAT_LEGEND = {"gan": "Colours: the critic's score, red where it judges points real, blue where fake.",
+               "flow": "Colours: the flow's log-density, yellow where it is high."}
 INTRO = ("Train a small generator live and watch it succeed or fail: **mode collapse**, **posterior collapse** "
          "and **divergence**, each with its rescue. Pick a preset (or set the knobs), press **Train**, and "
          "watch the samples, the curves and the readout. A run trains for up to 90 seconds in its own process "
@@ -69,11 +71,11 @@ def stop(runs: LabRuns, run_id: object) -> str:
     return status_text(view) if view["status"].get("state") in TERMINAL else "Stopping…"
 
 
-def save(runs: LabRuns, run_id: object) -> str:
+def save(runs: LabRuns, run_id: object) -> gr.File:
     if not run_id:
         raise gr.Error("There is no run to save; press Train first.")
     try:
-        return str(runs.export(str(run_id)))
+        return gr.File(str(runs.export(str(run_id))), visible=True)
     except RuntimeError as exc:
         raise gr.Error(str(exc)) from None
 
@@ -103,32 +105,45 @@ def status_text(view: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
+def curve_plots(curves: dict[str, Any]) -> list[gr.LinePlot]:
+    """The live curves as updates of the tab's line plots; a panel the run logs nothing for is hidden."""
+    return [gr.LinePlot(value=table, title=title, visible=len(table) > 0,
+                        y_lim=[0, None] if title in ("learning-rate multiplier", "active latent units") else None)
+            for title, table in lab_charts.curve_tables(curves)]
+
+
 def poll(runs: LabRuns, run_id: object) -> tuple:
-    """Status, samples picture, readout chart, readout text, curves chart, events, raw data, timer."""
+    """Status, samples picture, class histogram, readout text, losses chart, events, raw data, timer, then
+    the other curves.
+    Everything here is cheap (a numpy picture and tables the browser draws): the poll runs 2.5 times a
+    second per viewer inside the app, beside the other tabs' requests."""
     if not run_id:
-        return ("Press **Train** to start a run.", None, None, "", None, events_text([]), {},
-                gr.Timer(active=False))
+        first, *rest = curve_plots({})
+        return ("Press **Train** to start a run.", None, gr.BarPlot(visible=False), "", first, events_text([]), {},
+                gr.Timer(active=False), *rest)
     view = runs.view(str(run_id))
     spec, frame, state = view.get("spec") or default_spec(), view.get("frame"), view["status"].get("state")
     if spec["data"] == "images":
         grid = lab_charts.image_grid(frame)
         samples = png_path(grid, "lab-samples") if grid is not None else None
-        bars, readout = lab_charts.class_bars(frame, CLASS_NAMES)
-        bars_path = figure_path(bars, "lab-classes")
+        table, readout = lab_charts.class_table(frame, CLASS_NAMES)
+        bars = gr.BarPlot(value=table, visible=True)
     else:
-        fig, readout = lab_charts.points_figure(frame, spec["data"], spec["family"])
-        samples, bars_path = figure_path(fig, "lab-samples"), None
-    curves = curves_from_records(view.get("log", []))
-    curve_fig, _ = charts.training_curves(curves, f"{FAMILIES[spec['family']]} on {DATA[spec['data']]}")
-    evals = [r["eval"] for r in view.get("log", []) if isinstance(r.get("eval"), dict)]
+        picture, readout = lab_charts.points_picture(frame, spec["data"], spec["family"])
+        samples, bars = png_path(picture, "lab-samples"), gr.BarPlot(visible=False)
+        if spec["family"] != "vae":
+            readout += " " + HEAT_LEGEND[spec["family"]]
+    log = view.get("log", [])
+    evals = [r["eval"] for r in log if isinstance(r.get("eval"), dict)]
     active = evals[-1].get("active_units") if evals else None
     if active is not None:
         readout += f" Active latent units: **{active} of {VAE_LATENT[lab_kind(spec)]}** (0 or 1 is posterior collapse)."
     raw = {"state": state, "step": (frame or {}).get("step", 0), "readout": (frame or {}).get("readout"),
            "active_units": active, "message": view["status"].get("message", ""),
-           "rollbacks": sum(1 for r in view.get("log", []) if r.get("event") == "rollback")}
-    return (status_text(view), samples, bars_path, readout, figure_path(curve_fig, "lab-curves"),
-            events_text(view.get("log", [])), raw, gr.Timer(active=state not in TERMINAL))
+           "rollbacks": sum(1 for r in log if r.get("event") == "rollback")}
+    first, *rest = curve_plots(curves_from_records(log))
+    return (status_text(view), samples, bars, readout, first, events_text(log), raw,
+            gr.Timer(active=state not in TERMINAL), *rest)
 
 
 def apply_preset(name: str) -> list:
@@ -137,15 +152,21 @@ def apply_preset(name: str) -> list:
     return values + [f"*{PRESETS[name]['why']}*"]
 
 
+def open_knobs(family: str) -> list[gr.Accordion]:
+    """Open the chosen family's knobs and fold the others."""
+    return [gr.Accordion(open=fam == family) for fam in KNOBS]
+
+
 def knob_input(family: str, knob: Any) -> gr.components.Component:
     elem_id = f"lab-{family}-{knob.key}".replace("_", "-")
     if knob.kind == "bool":
-        return gr.Checkbox(value=knob.default, label=knob.label, info=knob.why, elem_id=elem_id)
+        return gr.Checkbox(value=knob.default, label=knob.label, info=knob.why, elem_id=elem_id,
+                           min_width=KNOB_WIDTH)
     if knob.kind == "choice":
         return CheckedDropdown(list(knob.choices), value=knob.default, label=knob.label, info=knob.why,
-                               elem_id=elem_id)
+                               elem_id=elem_id, min_width=KNOB_WIDTH)
     return CheckedNumber(value=knob.default, label=f"{knob.label} ({fmt(knob.low)} to {fmt(knob.high)})", info=knob.why,
-                         precision=0 if knob.kind == "int" else None, elem_id=elem_id)
+                         precision=0 if knob.kind == "int" else None, elem_id=elem_id, min_width=KNOB_WIDTH)
 
 
 def can_train() -> bool:
@@ -178,12 +199,14 @@ def build_tab(runs: LabRuns | None) -> None:
         seed = seed_box(0, "Seed", "lab-seed")
         seconds = CheckedNumber(value=MAX_SECONDS, label=f"Time limit (5 to {MAX_SECONDS:g} s)", precision=0,
                                 elem_id="lab-seconds")
-    knob_inputs = []
+    knob_inputs, accordions = [], []
     for fam, knobs in KNOBS.items():
-        with gr.Accordion(f"{FAMILIES[fam]} knobs", open=fam == "gan", elem_id=f"lab-knobs-{fam}"):
+        with gr.Accordion(f"{FAMILIES[fam]} knobs", open=fam == "gan", elem_id=f"lab-knobs-{fam}") as accordion:
+            accordions.append(accordion)
             with gr.Row():
                 for knob in knobs:
-                    knob_inputs.append(knob_input(fam, knob))
+                    with gr.Column(min_width=KNOB_WIDTH):  # a checkbox ignores its own min_width
+                        knob_inputs.append(knob_input(fam, knob))
     with gr.Row():
         train = gr.Button("Train", variant="primary", elem_id="lab-train")
         stop_button = gr.Button("Stop", variant="stop", elem_id="lab-stop")
@@ -194,17 +217,23 @@ def build_tab(runs: LabRuns | None) -> None:
         with gr.Column():
             samples = gr.Image(None, type="filepath", label="Samples", interactive=False, elem_id="lab-samples")
             readout = gr.Markdown("", elem_id="lab-readout")
-            bars = chart_image(None, "Class histogram of the run's samples", "lab-classes")
-        with gr.Column():
-            curves = chart_image(None, "The run's training curves", "lab-curves")
+            bars = gr.BarPlot(None, x="class", y="percent", sort=list(CLASS_NAMES), y_lim=[0, 100],
+                              title="Class histogram of the run's samples (uniform: 10% each)",
+                              y_title="% of samples", visible=False, elem_id="lab-classes")
             events = gr.Markdown(events_text([]), elem_id="lab-events")
-    saved = gr.File(label="Exported generator (ONNX)", elem_id="lab-onnx", visible=True)
+        with gr.Column(elem_id="lab-curves"):
+            plots = [gr.LinePlot(None, x="step", y="value", color="series", title=title, height=200,
+                                 visible=False, elem_id=f"lab-curve-{i}")
+                     for i, title in enumerate(lab_charts.LIVE_CURVES)]
+    saved = gr.File(label="Exported generator (ONNX)", elem_id="lab-onnx", visible=False)
     with gr.Accordion("Raw run data (what the API returns)", open=False):
         raw = gr.JSON({}, elem_id="lab-raw")
     timer = gr.Timer(POLL_S, active=False)
 
     inputs = [data, family, seed, seconds, *knob_inputs]
-    outputs = [status, samples, bars, readout, curves, events, raw, timer]
+    # The API's order from before the curves became browser charts: [4] was the curves picture, [6] the raw data.
+    outputs = [status, samples, bars, readout, plots[0], events, raw, timer, *plots[1:]]
+    family.change(open_knobs, [family], accordions, api_visibility="private", show_progress="hidden")
     for name, button in zip(PRESETS, preset_buttons):
         button.click(functools.partial(apply_preset, name), None, [data, family, *knob_inputs, preset_note],
                      api_visibility="private")

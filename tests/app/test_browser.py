@@ -199,8 +199,10 @@ def test_lab_preset_trains_live_and_stops(app_server):
         page.locator("#lab-train").click()
         first = page.wait_for_function(src, timeout=60_000).json_value()
         page.wait_for_function(f"() => ({src})() && ({src})() !== {first!r}", timeout=20_000)  # the scatter moves
-        page.wait_for_function("() => { const i = document.querySelector('#lab-curves img');"
-                               " return i && i.complete && i.naturalWidth > 0; }", timeout=20_000)
+        lines = "() => document.querySelectorAll('#lab-curves svg path').length"  # the browser draws the curves
+        drawn = page.wait_for_function(f"() => ({lines})() > 0 ? ({lines})() : null", timeout=20_000).json_value()
+        page.wait_for_function(f"() => ({lines})() > 0", timeout=20_000)
+        assert drawn > 0
         expect(page.locator("#lab-readout")).to_contain_text("Modes covered")
         page.locator("#lab-stop").click()
         expect(page.locator("#lab-status")).to_contain_text("Stopped", timeout=20_000)
