@@ -50,7 +50,8 @@ def theme():  # noqa: ANN201 - a gradio theme
 
 
 def build_demo(trained_dir: str | None = None):  # noqa: ANN201 - a gradio.Blocks
-    """The whole app: one tab per registered modality, then Compare with each modality's section."""
+    """The whole app: one tab per registered modality, then Compare with each modality's section, Evaluate
+    (human judgements) and the Lab."""
     import gradio as gr
 
     from studio import manifest
@@ -68,6 +69,10 @@ def build_demo(trained_dir: str | None = None):  # noqa: ANN201 - a gradio.Block
         with gr.Tab("Compare", elem_id="tab-compare"):
             for modality in ALL:
                 modality.tab().build_compare(registry)
+        with gr.Tab("Evaluate", elem_id="tab-evaluate"):
+            from studio.humaneval.tab import build_tab as build_evaluate
+
+            build_evaluate(registry, ALL)
         with gr.Tab("Lab", elem_id="tab-lab"):
             from studio.lab.runs import LabRuns
             from studio.lab.tab import build_tab as build_lab

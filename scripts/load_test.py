@@ -95,14 +95,15 @@ def run_mix(url: str, mix: str, clients: int, per_client: int) -> Result:
     return result
 
 
-def launch_app(port: int):  # noqa: ANN201 - (subprocess.Popen, url)
-    """The app from this checkout on ``port``, waited for until its page answers."""
+def launch_app(port: int, env: dict[str, str] | None = None):  # noqa: ANN201 - (subprocess.Popen, url)
+    """The app from this checkout on ``port`` (with ``env`` added to the environment), waited for until its
+    page answers."""
     import subprocess
 
     from studio.local_server import wait_for_http
 
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+                            env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
         wait_for_http(url, proc, timeout=300)

@@ -66,6 +66,9 @@ fi
 echo "== apt: Chromium and fonts (browser tests)"
 apt_install chromium fonts-dejavu-core fonts-noto-color-emoji || echo "   the browser tests will be skipped"
 
+echo "== apt: PostgreSQL (the vote store's tests start a throwaway server; the app itself uses SQLite by default)"
+apt_install postgresql || echo "   the PostgreSQL tests will fail: install Debian's postgresql package"
+
 echo "== data sets"
 bash scripts/get_data.sh
 echo "== done: $VENV/bin/python -m pytest -q  runs the tests;  $VENV/bin/python app.py  the app"

@@ -18,6 +18,7 @@ from studio.atomic import atomic_write_json
 MANIFEST_VERSION = 1
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TRAINED_DIR = REPO_ROOT / "trained"
+HELDOUT_DIR = TRAINED_DIR / "_heldout"  # held-out real items that human evaluation mixes with samples
 
 #: Files every entry's folder holds, by manifest key.
 ENTRY_FILES = ("onnx", "config", "metrics", "card", "curves", "preview")

@@ -24,7 +24,7 @@ class DataMissing(FileNotFoundError):
 @dataclass(frozen=True)
 class Modality:
     """One registered modality. ``package`` holds ``recipes.py`` (RECIPES, load_data), ``protocol.py``
-    (PROTOCOL) and ``tab.py`` (build_tab, build_compare)."""
+    (PROTOCOL), ``tab.py`` (build_tab, build_compare) and ``judge.py`` (items for human evaluation)."""
 
     name: str  # "image": the manifest's modality and the scripts' --modality
     title: str  # the app's tab title
@@ -42,6 +42,10 @@ class Modality:
     def protocol(self) -> Protocol:
         """The evaluation protocol: sample count, seed, reference, how to draw and score."""
         return self._part("protocol").PROTOCOL
+
+    def judge(self) -> ModuleType:
+        """Items for human evaluation: KIND, MAIN_METRICS, real_count, real_item, model_item (imports gradio)."""
+        return self._part("judge")
 
     def tab(self) -> ModuleType:
         """The app's tab and compare section (imports gradio)."""

@@ -52,14 +52,16 @@ def served_ids(modality: str) -> list[str]:
 def app_server(tmp_path_factory):
     trained = served_copy_of_trained(tmp_path_factory.mktemp("served") / "trained")
     port = free_port()
-    env = {**os.environ, "STUDIO_TRAINED_DIR": str(trained), "STUDIO_DEVICE": "cpu"}
+    votes = tmp_path_factory.mktemp("votes")  # the Evaluate tab's SQLite file, away from the project's data/
+    env = {**os.environ, "STUDIO_TRAINED_DIR": str(trained), "STUDIO_DEVICE": "cpu", "STUDIO_DATA_DIR": str(votes)}
+    env.pop("STUDIO_DB_URL", None)
     log = open(tmp_path_factory.mktemp("logs") / "app.log", "w")
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
         wait_for_http(url, proc)
-        yield {"url": url, "proc": proc, "trained": trained}
+        yield {"url": url, "proc": proc, "trained": trained, "votes": votes}
     finally:
         proc.terminate()
         try:

@@ -36,6 +36,7 @@ MAX_TEMPERATURE = 2.0
 MAX_STEPS = 12
 STREAM_EVERY = 8  # characters between streamed updates
 EMPTY_PROMPT = "\n"  # an empty prompt starts the model at the beginning of a line
+DEFAULT_TEMPERATURE, DEFAULT_TOP_P = 0.8, 0.95  # the panels' defaults (human evaluation samples with them too)
 
 SCHEMA = MODALITY.schema
 CHART_METRICS = ("fd", "ref_perplexity", "distinct_2", "novelty", "real_word_share", "degenerate_share", "char3_js")
@@ -199,7 +200,7 @@ def text_panel(registry: ModelRegistry, side: str, default: str) -> dict[str, gr
                             label="Prompt (the Transformer continues it)", elem_id=f"text-prompt-{side}")
         with gr.Row(equal_height=True):
             seed = seed_box(0, "Seed", f"text-seed-{side}")
-            temperature = CheckedSlider(0.0, MAX_TEMPERATURE, value=0.8, step=0.05,
+            temperature = CheckedSlider(0.0, MAX_TEMPERATURE, value=DEFAULT_TEMPERATURE, step=0.05,
                                         label="Temperature (0 = most likely)", elem_id=f"text-temperature-{side}",
                                         scale=3)
         with gr.Row():
@@ -211,7 +212,7 @@ def text_panel(registry: ModelRegistry, side: str, default: str) -> dict[str, gr
             top_k = CheckedSlider(0, charset_size(registry, default), value=0, step=1,
                                   label="Top-k (0 = all characters)", visible=stepped,
                                   elem_id=f"text-topk-{side}")
-            top_p = CheckedSlider(0.05, 1.0, value=0.95, step=0.05, label="Top-p (nucleus)", visible=stepped,
+            top_p = CheckedSlider(0.05, 1.0, value=DEFAULT_TOP_P, step=0.05, label="Top-p (nucleus)", visible=stepped,
                               elem_id=f"text-topp-{side}")
         button = gr.Button("Generate", variant="primary", elem_id=f"text-generate-{side}")
         status = status_line(f"text-status-{side}")

@@ -207,3 +207,27 @@ def test_lab_preset_trains_live_and_stops(app_server):
         page.locator("#lab-stop").click()
         expect(page.locator("#lab-status")).to_contain_text("Stopped", timeout=20_000)
         browser.close()
+
+
+def test_evaluate_tab_judge_compare_and_leaderboard_for_every_modality(app_server):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(app_server["url"], wait_until="domcontentloaded")
+        page.get_by_role("tab", name="Evaluate").click()
+        for name, title in (("image", "Images"), ("text", "Text"), ("music", "Music")):
+            page.locator("#tab-evaluate").get_by_role("tab", name=title, exact=True).click()
+            page.locator(f"#eval-{name}-next").click()
+            expect(page.locator(f"#eval-{name}-question")).to_contain_text("real or generated", timeout=30_000)
+            page.locator(f"#eval-{name}-real").click()
+            expect(page.locator(f"#eval-{name}-truth")).to_contain_text("It was", timeout=20_000)
+            page.locator(f"#eval-{name}-next-pair").click()
+            expect(page.locator(f"#eval-{name}-pair-question")).to_contain_text("Which is better", timeout=30_000)
+            page.locator(f"#eval-{name}-vote-tie").click()
+            expect(page.locator(f"#eval-{name}-reveal")).to_contain_text(f"Left was {name}-", timeout=20_000)
+            page.locator(f"#eval-{name}-refresh").click()
+            expect(page.locator(f"#eval-{name}-board")).to_contain_text(f"{name}-", timeout=20_000)
+            expect(page.locator(f"#eval-{name}-reading")).to_contain_text("pairwise votes")
+        browser.close()

@@ -1,0 +1,68 @@
+"""A throwaway PostgreSQL server in a temporary folder (``initdb`` + ``pg_ctl``), for tests and the vote load
+benchmark: ``with temporary_postgres() as url: ...``. Needs Debian's ``postgresql`` package (scripts/setup.sh
+installs it). PostgreSQL refuses to run as root, so as root the server runs as the ``postgres`` user that
+the package creates."""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+class PostgresMissing(RuntimeError):
+    """PostgreSQL's server programs are not installed."""
+
+
+def server_bin() -> Path:
+    """The folder holding initdb and pg_ctl (Debian keeps them off PATH, under /usr/lib/postgresql/N/bin)."""
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(found).resolve().parent
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(Path(p).parts[-3]))
+    if not versions:
+        raise PostgresMissing("PostgreSQL's server is not installed: run `sudo apt-get install -y postgresql` "
+                              "(scripts/setup.sh does).")
+    return Path(versions[-1]).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def temporary_postgres() -> Iterator[str]:
+    """Start a server on a free local port; yield its SQLAlchemy URL; stop it and delete its files."""
+    bin_dir = server_bin()
+    as_root = os.geteuid() == 0
+    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
+    folder = Path(tempfile.mkdtemp(prefix="studio-pg-"))
+    data = folder / "data"
+    port = _free_port()
+    if as_root:
+        shutil.chown(folder, "postgres", "postgres")
+    log = folder / "server.log"
+
+    def run(*args: str) -> None:
+        done = subprocess.run([*prefix, *args], capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"{Path(args[0]).name} failed: {(done.stderr or done.stdout).strip()[-500:]}")
+
+    try:
+        run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
+        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200"
+        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start")
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        if (data / "postmaster.pid").exists():
+            subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+                           capture_output=True, timeout=60)
+        shutil.rmtree(folder, ignore_errors=True)

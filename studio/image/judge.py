@@ -1,0 +1,42 @@
+"""Items for human evaluation: one image, real (a held-out test image) or from a model, enlarged for the eye."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from studio.manifest import HELDOUT_DIR
+from studio.serving import ModelRegistry
+from studio.ui.inputs import generator_for
+from studio.ui.results import png_path
+
+KIND = "image"  # the tab shows a picture
+SCALE = 8  # 28 px -> 224 px on screen
+#: The automatic metrics set beside the human verdict on the leaderboard.
+MAIN_METRICS = ("fd", "precision", "kl_to_uniform")
+REAL_FILE = HELDOUT_DIR / "images.npz"  # scripts/make_heldout_samples.py
+
+
+@functools.cache
+def real_images() -> np.ndarray:
+    """Held-out test images, uint8 [N, 28, 28]."""
+    with np.load(REAL_FILE) as data:
+        return data["images"]
+
+
+def _picture(image: np.ndarray, stem: str) -> str:
+    pixels = np.asarray(image, dtype=np.uint8).reshape(28, 28)
+    return png_path(np.kron(pixels, np.ones((SCALE, SCALE), dtype=np.uint8)), stem)
+
+
+def real_count() -> int:
+    return len(real_images())
+
+
+def real_item(index: int) -> str:
+    return _picture(real_images()[index], "judge-item")
+
+
+def model_item(registry: ModelRegistry, model_id: str, seed: int) -> str:
+    return _picture(generator_for(registry, model_id).sample(1, seed=seed)[0], "judge-item")
