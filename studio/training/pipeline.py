@@ -152,6 +152,10 @@ def run(family: str, modalities: Sequence[Modality], argv: list[str] | None = No
     entry_dir = out_root / config["id"]
     entry_dir.mkdir(parents=True, exist_ok=True)
     exported = process.export(entry_dir)
+    # The preview shows what was exported: a VAE's mixture prior is fitted at export, which changes its samples.
+    from studio.training.loop import PREVIEW
+
+    process.write_preview(stage_dirs[-1] / PREVIEW, summary["steps"])
 
     metrics = evaluate(modality, exported["onnx"], args.eval_samples or config["eval_samples"])
     metrics.update(process.likelihood_metrics(data))
