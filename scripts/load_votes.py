@@ -120,7 +120,8 @@ def concurrency(db_url: str, env: dict[str, str], voters: int, votes: int) -> st
             f"{statistics.median(lat):.0f} | {lat[int(0.95 * (len(lat) - 1))]:.0f} | {wall:.0f} s | **{verdict}**")
 
 
-def durability(db_url: str, env: dict[str, str], voters: int, votes: int) -> str:
+def durability(db_url: str, env: dict[str, str], voters: int, votes: int, earlier: int = 0) -> str:
+    """``earlier``: rows already in the database (PostgreSQL reuses the concurrency run's)."""
     proc, app_url = launch_app(free_port(), env)
     stop = threading.Event()
     crowd = run_load(app_url, voters, votes, stop)
@@ -146,7 +147,8 @@ def durability(db_url: str, env: dict[str, str], voters: int, votes: int) -> str
     after = len(stored_tickets(db_url))
     serves = "serves them" if "pairwise votes" in reading else "did NOT serve the board"
     verdict = "PASS" if not missing and after == len(stored) and "pairwise votes" in reading else "FAIL"
-    return (f"killed after {len(acknowledged):,} acknowledged votes | {len(stored):,} | {missing} | "
+    with_earlier = f" (with the {earlier:,} of the concurrency run)" if earlier else ""
+    return (f"killed after {len(acknowledged):,} acknowledged votes | {len(stored):,}{with_earlier} | {missing} | "
             f"restarted app {serves} ({after:,} votes) | **{verdict}**")
 
 
@@ -174,8 +176,8 @@ def main() -> int:
             load_rows.append(f"| {engine} | " + concurrency(db_url, env, args.voters, args.votes) + " |")
             print(load_rows[-1], flush=True)
             before = len(stored_tickets(kill_url)) if engine == "postgresql" else 0
-            row = durability(kill_url, kill_env, args.voters, args.votes)
-            kill_rows.append(f"| {engine} | {row} |" + (f" (the {before:,} earlier votes included)" if before else ""))
+            row = durability(kill_url, kill_env, args.voters, args.votes, before)
+            kill_rows.append(f"| {engine} | {row} |")
             print(kill_rows[-1], flush=True)
     text = "\n".join([
         f"# `python scripts/load_votes.py` ({os.cpu_count()} CPU cores; app and voters on one machine)", "",

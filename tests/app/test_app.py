@@ -29,6 +29,9 @@ STABLE_API = {
     "generate_all", "rescore", "generate_text_left", "generate_text_right", "describe_text_left",
     "describe_text_right", "interpolate_text", "generate_all_text", "generate_music_left", "generate_music_right",
     "describe_music_left", "describe_music_right", "interpolate_music", "generate_all_music",
+    "lab_train", "lab_poll", "lab_stop", "lab_save",
+    "eval_answer", "eval_vote",
+    *(f"eval_{what}_{m}" for what in ("item", "pair", "board") for m in ("image", "text", "music")),
 }
 
 
