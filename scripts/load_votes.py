@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from load_test import launch_app  # noqa: E402
 
 from studio.atomic import atomic_write_text  # noqa: E402
-from studio.humaneval.pgtemp import temporary_postgres  # noqa: E402
+from studio.humaneval.pgtemp import create_database, temporary_postgres  # noqa: E402
 from studio.humaneval.store import VoteStore  # noqa: E402
 from studio.local_server import free_port  # noqa: E402
 
@@ -87,6 +87,19 @@ def stored_tickets(url: str) -> list[str]:
                                                    "SELECT ticket FROM comparisons"))]
     store.engine.dispose()
     return rows
+
+
+def transaction_ms(db_url: str, count: int = 200) -> float:
+    """Median milliseconds of one vote's database work alone (redeem the ticket, store the vote), no app."""
+    store = VoteStore.open(db_url)
+    times = []
+    for k in range(count):
+        ticket = store.issue(f"bench-{k // 50}", "judge", "image", {"source": "real"})
+        t0 = time.perf_counter()
+        store.judge(ticket, f"bench-{k // 50}", True)
+        times.append(1000 * (time.perf_counter() - t0))
+    store.engine.dispose()
+    return statistics.median(times)
 
 
 def run_load(app_url: str, voters: int, votes: int, stop: threading.Event) -> list[Voter]:
@@ -159,7 +172,7 @@ def main() -> int:
     parser.add_argument("--engines", nargs="+", choices=("sqlite", "postgresql"), default=["sqlite", "postgresql"])
     parser.add_argument("--out", help="also write the tables to this Markdown file")
     args = parser.parse_args()
-    load_rows, kill_rows = [], []
+    load_rows, kill_rows, alone_rows = [], [], []
     for engine in args.engines:
         with contextlib.ExitStack() as stack:
             if engine == "sqlite":
@@ -173,6 +186,9 @@ def main() -> int:
                 db_url, env = server, {"STUDIO_DB_URL": server}
                 kill_url, kill_env = db_url, env
             print(f"== {engine}: {args.voters} voters × {args.votes} votes", flush=True)
+            alone = transaction_ms(f"sqlite:///{folder}/alone.db" if engine == "sqlite"
+                                   else create_database(db_url, "alone"))
+            alone_rows.append(f"| {engine} | {alone:.1f} ms |")
             load_rows.append(f"| {engine} | " + concurrency(db_url, env, args.voters, args.votes) + " |")
             print(load_rows[-1], flush=True)
             before = len(stored_tickets(kill_url)) if engine == "postgresql" else 0
@@ -186,6 +202,8 @@ def main() -> int:
         "| engine | voters × votes | acknowledged | rows stored | lost | duplicated | errors | p50 ms | p95 ms | "
         "wall | result |",
         "|---|---|---|---|---|---|---|---|---|---|---|", *load_rows, "",
+        "One vote's database work alone (redeem the ticket, store the vote; 200 in a row, no app), median:", "",
+        "| engine | per vote |", "|---|---|", *alone_rows, "",
         "Durability: the same load, the app killed with `kill -9` a third of the way through, then started again.",
         "",
         "| engine | at the kill | rows stored | acknowledged but missing | after restart | result |",

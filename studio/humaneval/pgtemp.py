@@ -66,3 +66,18 @@ def temporary_postgres() -> Iterator[str]:
             subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
                            capture_output=True, timeout=60)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def create_database(server_url: str, name: str) -> str:
+    """A new, empty database ``name`` on the server at ``server_url``; returns its URL."""
+    import sqlalchemy as sa
+
+    if not name.isidentifier():
+        raise ValueError(f"a database name is letters, digits and _; got {name!r}")
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    finally:
+        admin.dispose()
+    return server_url.rsplit("/", 1)[0] + f"/{name}"

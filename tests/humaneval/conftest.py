@@ -6,9 +6,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-import sqlalchemy as sa
 
-from studio.humaneval.pgtemp import temporary_postgres
+from studio.humaneval.pgtemp import create_database, temporary_postgres
 
 
 @pytest.fixture(scope="session")
@@ -21,10 +20,4 @@ def postgres_server():
 def db_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'votes.db'}"
-    server = request.getfixturevalue("postgres_server")
-    name = f"t{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return server.rsplit("/", 1)[0] + f"/{name}"
+    return create_database(request.getfixturevalue("postgres_server"), f"t{uuid.uuid4().hex[:12]}")

@@ -138,3 +138,20 @@ def test_where_the_database_goes(monkeypatch, tmp_path):
     assert database_url() == f"sqlite:///{tmp_path / 'votes.db'}"
     monkeypatch.setenv("STUDIO_DB_URL", "postgresql://u:secret@db.example/votes")
     assert database_url() == "postgresql+psycopg://u:secret@db.example/votes"
+
+
+def test_the_tab_becomes_one_message_when_the_database_is_unusable(tmp_path, monkeypatch):
+    import gradio as gr
+
+    from studio.humaneval.tab import build_tab
+    from studio.modalities import ALL
+    from studio.serving import ModelRegistry
+
+    bad = tmp_path / "votes.db"
+    bad.write_bytes(b"not a database " * 100)
+    monkeypatch.setenv("STUDIO_DB_URL", f"sqlite:///{bad}")
+    with gr.Blocks() as demo:
+        build_tab(ModelRegistry(tmp_path / "no-models", modalities=ALL), ALL)
+    texts = [b.value for b in demo.blocks.values() if getattr(b, "elem_id", None) == "eval-unavailable"]
+    assert texts and "Human evaluation is off" in texts[0] and "move it aside" in texts[0]
+    assert not [b for b in demo.blocks.values() if getattr(b, "elem_id", "") == "eval-image-next"]
