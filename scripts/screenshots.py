@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-TABS = ("Images", "Text", "Music", "Compare")
+TABS = ("Images", "Text", "Music", "Compare", "Evaluate")
 WIDTHS = (1400, 400)
 
 #: Images on the visible tab that the browser could not show (a broken or missing file).
@@ -42,6 +42,16 @@ WRAPPED_NUMBERS_JS = """() => [...document.querySelectorAll('td, th')]
 #: Gradio loads pictures lazily: scroll through the page so that every one is fetched before the shot.
 SCROLL_JS = """async () => { for (let y = 0; y < document.body.scrollHeight; y += 600) {
   window.scrollTo(0, y); await new Promise(r => setTimeout(r, 60)); } window.scrollTo(0, 0); }"""
+
+
+def open_tab(page, name: str) -> None:  # noqa: ANN001 - a playwright Page
+    """Click a top-level tab. On a narrow page Gradio moves the tabs that don't fit into its "More tabs" menu."""
+    tab = page.get_by_role("tab", name=name, exact=True).first
+    if tab.count() and tab.is_visible():
+        tab.click()
+        return
+    page.get_by_role("button", name="More tabs").first.click()
+    page.get_by_role("button", name=name, exact=True).filter(visible=True).first.click()
 
 
 @dataclass
@@ -71,7 +81,7 @@ def shoot(url: str, out: Path, widths: tuple[int, ...] = WIDTHS, tabs: tuple[str
             page.goto(url, wait_until="domcontentloaded")
             page.wait_for_selector("#grid-left img", timeout=60_000)
             for tab in tabs:
-                page.get_by_role("tab", name=tab).click()
+                open_tab(page, tab)
                 page.wait_for_load_state("networkidle")
                 page.evaluate(SCROLL_JS)
                 page.wait_for_load_state("networkidle")
@@ -97,7 +107,7 @@ def shoot_lab(url: str, out: Path, preset: str, seconds: float, width: int = 140
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": width, "height": 900})
         page.goto(url, wait_until="domcontentloaded")
-        page.get_by_role("tab", name="Lab").click()
+        open_tab(page, "Lab")
         page.locator(f"#lab-preset-{preset.lower().replace(' ', '-')}").click()
         time.sleep(1)
         page.locator("#lab-train").click()

@@ -132,7 +132,7 @@ class Judging:
     @_db_errors
     def board(self, modality: str) -> Board:
         record = self._modality(modality)
-        ids = self.registry.ids(modality)
+        ids = self.models(modality)
         metrics = {m: self.registry.get(m).metrics for m in ids}
         return build_board(ids, metrics, record.judge().MAIN_METRICS, self.store.judgement_rows(modality),
                            self.store.comparison_rows(modality))
@@ -196,7 +196,7 @@ def board_text(board: Board, record: Modality) -> str:
 def item_component(kind: str, label: str, elem_id: str) -> gr.components.Component:
     if kind == "image":
         return gr.Image(None, type="filepath", label=label, interactive=False, height=240, elem_id=elem_id,
-                        buttons=[])
+                        buttons=[], alt_text=f"{label}: a 28 by 28 picture of clothing, real or generated")
     if kind == "audio":
         return gr.Audio(None, type="filepath", label=label, interactive=False, elem_id=elem_id, buttons=[])
     return gr.Textbox("", label=label, lines=3, interactive=False, elem_id=elem_id)
@@ -273,8 +273,12 @@ def modality_section(judging: Judging, record: Modality) -> None:
 
     with gr.Accordion("Leaderboard", open=True):
         refresh = gr.Button("Refresh the leaderboard", elem_id=f"eval-{name}-refresh", size="sm")
-        table = gr.Dataframe(pd.DataFrame(), interactive=False, wrap=False, elem_id=f"eval-{name}-board",
-                             elem_classes=["table-wrap"])
+        # Until the first refresh: the models and their metrics, no votes (no database read at start-up).
+        ids = judging.models(name)
+        empty = build_board(ids, {m: judging.registry.get(m).metrics for m in ids}, record.judge().MAIN_METRICS,
+                            [], [], rounds=0)
+        table = gr.Dataframe(board_table(empty, record), interactive=False, wrap=False,
+                             elem_id=f"eval-{name}-board", elem_classes=["table-wrap"])
         reading = gr.Markdown("", elem_id=f"eval-{name}-reading")
         download = gr.DownloadButton("Download the votes (CSV)", elem_id=f"eval-{name}-csv", size="sm")
         gr.Markdown("The CSV holds every vote of this modality, anonymous: the question, what was shown, the "
