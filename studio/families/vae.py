@@ -7,7 +7,7 @@ exported generator samples from it (``layers/latent_prior``); the test bound is 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +88,21 @@ class VAEProcess(GenerativeProcess):
 
     def phases(self) -> list[Phase]:
         return [Phase("vae", self.model, self.loss, lr=self.lr)]
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False) -> Any:
+        """A checkpoint whose mixture has another number of components (the preset changed) loads without it:
+        the mixture is fitted from the trained encoder at export, so a resumed run refits it, no retraining."""
+        if self.prior is not None:
+            own = {f"prior.{k}": v.shape for k, v in self.prior.state_dict().items()}
+            if any(k.startswith("prior.") and own.get(k) != v.shape for k, v in state_dict.items()):
+                state_dict = {k: v for k, v in state_dict.items() if not k.startswith("prior.")}
+                result = super().load_state_dict(state_dict, strict=False, assign=assign)
+                unexpected_or_missing = [k for k in (*result.missing_keys, *result.unexpected_keys)
+                                         if not k.startswith("prior.")]
+                if strict and unexpected_or_missing:
+                    raise RuntimeError(f"checkpoint does not match the model: {unexpected_or_missing[:5]}")
+                return result
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     def export_module(self) -> nn.Module:
         head = self.export_head(deep_copy_frozen(self.decoder).eval())

@@ -81,10 +81,11 @@ class GaussianMixturePrior(nn.Module):
             if k == 1:
                 break
             chol = torch.linalg.cholesky(cov)
-            diff = (x[:, None, :] - mu[None])[..., None]  # (N, K, z, 1)
-            white = torch.linalg.solve_triangular(chol[None].expand(n, -1, -1, -1), diff, upper=False)[..., 0]
-            log_det = torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
-            log_r = -0.5 * white.pow(2).sum(-1) - log_det + torch.log(weight)  # (N, K)
+            log_det = torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)  # (K,)
+            log_r = torch.empty(n, k, dtype=x.dtype)  # (N, K)
+            for j in range(k):  # one component at a time: (z, N) at most, never (N, K, z, z) (5 GB at K=10)
+                white = torch.linalg.solve_triangular(chol[j], (x - mu[j]).T, upper=False)  # (z, N)
+                log_r[:, j] = -0.5 * white.pow(2).sum(0) - log_det[j] + torch.log(weight[j])
             resp = torch.softmax(log_r, dim=1)
         weight, mu, cov = _m_step(x, resp)
         posterior_var = (resp.T @ variances.double()) / resp.sum(0)[:, None].clamp_min(1e-9)  # (K, z)

@@ -62,3 +62,26 @@ def test_codes_go_back_to_the_noise_that_draws_them():
     assert torch.allclose(prior.to_noise(z), noise, atol=1e-4)
     as_exported = CodeToNoise(prior, torch.nn.Identity())
     assert torch.allclose(as_exported(z), noise, atol=1e-4)
+
+
+def test_a_checkpoint_with_another_number_of_components_resumes_and_refits():
+    """Changing the preset's components needs no retraining: the weights load, the mixture is fitted anew."""
+    from tests.builders import build_tiny, config_of, recipe_of
+
+    trained = build_tiny("vae", "image")  # tiny image preset: 2 components
+    config = {**config_of("vae", "image"), "prior_components": 3}
+    torch.manual_seed(1)
+    resumed = recipe_of("vae", "image").build(config, None)
+    resumed.load_state_dict(trained.state_dict())
+    for name, value in trained.decoder.state_dict().items():
+        assert torch.equal(resumed.decoder.state_dict()[name], value), name
+    assert resumed.prior.components == 3 and not bool(resumed.prior.fitted)
+    resumed.fit_prior()
+    assert bool(resumed.prior.fitted)
+    broken = {k: v for k, v in trained.state_dict().items() if not k.startswith("decoder.")}
+    try:
+        resumed.load_state_dict(broken)
+    except RuntimeError as exc:
+        assert "does not match" in str(exc)
+    else:
+        raise AssertionError("a checkpoint missing the decoder loaded")
