@@ -218,24 +218,28 @@ class VoteStore:
             return list(conn.execute(query.order_by(comparisons.c.id)))
 
     def votes_csv(self, modality: str | None = None) -> str:
-        """Every vote, anonymous (no session, no ticket): question, modality, what was shown, the answer, the
-        minute it was given (UTC)."""
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["question", "modality", "shown", "other", "answer", "minute_utc"])
-        for r in self.judgement_rows(modality):
-            writer.writerow(["real_or_generated", r.modality, r.source, "", "real" if r.said_real else "generated",
-                             _minute(r.created_at)])
-        for r in self.comparison_rows(modality):
-            writer.writerow(["which_is_better", r.modality, r.left_model, r.right_model, r.outcome,
-                             _minute(r.created_at)])
-        return out.getvalue()
+        return votes_csv(self.judgement_rows(modality), self.comparison_rows(modality))
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             return {name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
                     for name, table in (("tickets", tickets), ("judgements", judgements),
                                         ("comparisons", comparisons))}
+
+
+def votes_csv(judgement_rows: list[sa.Row], comparison_rows: list[sa.Row]) -> str:
+    """Every vote, anonymous (no session, no ticket): question, modality, what was shown, the answer, the
+    minute it was given (UTC)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["question", "modality", "shown", "other", "answer", "minute_utc"])
+    for r in judgement_rows:
+        writer.writerow(["real_or_generated", r.modality, r.source, "", "real" if r.said_real else "generated",
+                         _minute(r.created_at)])
+    for r in comparison_rows:
+        writer.writerow(["which_is_better", r.modality, r.left_model, r.right_model, r.outcome,
+                         _minute(r.created_at)])
+    return out.getvalue()
 
 
 def _minute(seconds: float) -> str:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from studio.humaneval.board import Board, build_board, oriented_tau
 from studio.humaneval.stats import wilson
-from studio.humaneval.store import StoreUnavailable, VoteRefused, VoteStore
+from studio.humaneval.store import StoreUnavailable, VoteRefused, VoteStore, votes_csv
 from studio.modality import Modality
 from studio.serving import ModelRegistry
 from studio.ui.controls import status_line
@@ -100,10 +100,7 @@ class Judging:
         models = self.models(modality)
         if len(models) < 2:
             raise gr.Error(f"Comparing needs two {modality} models; only {len(models)} is available.")
-        left = models[secrets.randbelow(len(models))]
-        right = left
-        while right == left:
-            right = models[secrets.randbelow(len(models))]
+        left, right = secrets.SystemRandom().sample(models, 2)  # two different models, in random order
         items = self._sample(record, left), self._sample(record, right)
         return items[0], items[1], self.store.issue(session, "compare", modality, {"left": left, "right": right})
 
@@ -130,16 +127,14 @@ class Judging:
                 "counted; press **Next pair** for another.")
 
     @_db_errors
-    def board(self, modality: str) -> Board:
+    def board(self, modality: str) -> tuple[Board, str]:
+        """The leaderboard and its votes as a CSV file, from one read of the votes."""
         record = self._modality(modality)
         ids = self.models(modality)
         metrics = {m: self.registry.get(m).metrics for m in ids}
-        return build_board(ids, metrics, record.judge().MAIN_METRICS, self.store.judgement_rows(modality),
-                           self.store.comparison_rows(modality))
-
-    @_db_errors
-    def votes_file(self, modality: str | None = None) -> str:
-        return bytes_path(self.store.votes_csv(modality).encode(), f"votes-{modality or 'all'}.csv")
+        judged, compared = self.store.judgement_rows(modality), self.store.comparison_rows(modality)
+        board = build_board(ids, metrics, record.judge().MAIN_METRICS, judged, compared)
+        return board, bytes_path(votes_csv(judged, compared).encode(), f"votes-{modality}.csv")
 
 
 # -- reading the board -----------------------------------------------------------------------------------
@@ -209,27 +204,21 @@ def modality_section(judging: Judging, record: Modality) -> None:
         shown, ticket = judging.next_item(name, session_of(request))
         return shown, ticket, QUESTION[kind]
 
-    def answer_with(said: str):  # noqa: ANN202
+    def cast(act, value: str, first: str):  # noqa: ANN001, ANN202 - act: Judging.answer or Judging.vote
+        """A button's handler: ``act`` with this button's answer, on the ticket of what is on screen."""
         def run(ticket: str, request: gr.Request) -> str:
             if not ticket:
-                raise gr.Error("Press **Next item** first.")
-            return judging.answer(ticket, session_of(request), said)
+                raise gr.Error(f"Press **{first}** first.")
+            return act(ticket, session_of(request), value)
         return run
 
     def pair(request: gr.Request) -> tuple[Any, Any, str, str]:
         left, right, ticket = judging.next_pair(name, session_of(request))
         return left, right, ticket, "Which is better? The models' names appear after you vote."
 
-    def vote_with(outcome: str):  # noqa: ANN202
-        def run(ticket: str, request: gr.Request) -> str:
-            if not ticket:
-                raise gr.Error("Press **Next pair** first.")
-            return judging.vote(ticket, session_of(request), outcome)
-        return run
-
     def board() -> tuple[pd.DataFrame, str, str]:
-        result = judging.board(name)
-        return board_table(result, record), board_text(result, record), judging.votes_file(name)
+        result, votes = judging.board(name)
+        return board_table(result, record), board_text(result, record), votes
 
     with gr.Accordion("Real or generated?", open=True):
         with gr.Row():
@@ -247,8 +236,9 @@ def modality_section(judging: Judging, record: Modality) -> None:
     next_item.click(item, None, [shown, ticket, question], api_name=f"eval_item_{name}", concurrency_limit=8,
                     show_progress_on=[status]).success(lambda: "", None, [truth], api_visibility="private")
     for button, said in ((said_real, "real"), (said_fake, "generated")):
-        button.click(answer_with(said), [ticket], [truth], api_visibility="private", concurrency_limit=16,
-                     show_progress_on=[status]).success(lambda: "", None, [ticket], api_visibility="private")
+        button.click(cast(judging.answer, said, "Next item"), [ticket], [truth], api_visibility="private",
+                     concurrency_limit=16, show_progress_on=[status]).success(
+            lambda: "", None, [ticket], api_visibility="private")  # a ticket is good once
 
     with gr.Accordion("Which is better?", open=True):
         pair_question = gr.Markdown("Press **Next pair** to start.", elem_id=f"eval-{name}-pair-question")
@@ -267,9 +257,9 @@ def modality_section(judging: Judging, record: Modality) -> None:
                     concurrency_limit=8, show_progress_on=[pair_status]).success(
         lambda: "", None, [reveal], api_visibility="private")
     for button, outcome in vote_buttons:
-        button.click(vote_with(outcome), [pair_ticket], [reveal], api_visibility="private", concurrency_limit=16,
-                     show_progress_on=[pair_status]).success(lambda: "", None, [pair_ticket],
-                                                              api_visibility="private")
+        button.click(cast(judging.vote, outcome, "Next pair"), [pair_ticket], [reveal], api_visibility="private",
+                     concurrency_limit=16, show_progress_on=[pair_status]).success(
+            lambda: "", None, [pair_ticket], api_visibility="private")
 
     with gr.Accordion("Leaderboard", open=True):
         refresh = gr.Button("Refresh the leaderboard", elem_id=f"eval-{name}-refresh", size="sm")

@@ -6,6 +6,7 @@ import functools
 
 import numpy as np
 
+from studio.image.codec import make_grid
 from studio.manifest import HELDOUT_DIR
 from studio.serving import ModelRegistry
 from studio.ui.inputs import generator_for
@@ -25,9 +26,9 @@ def real_images() -> np.ndarray:
         return data["images"]
 
 
-def _picture(image: np.ndarray, stem: str) -> str:
-    pixels = np.asarray(image, dtype=np.uint8).reshape(28, 28)
-    return png_path(np.kron(pixels, np.ones((SCALE, SCALE), dtype=np.uint8)), stem)
+def _picture(image: np.ndarray) -> str:
+    """One image [28, 28(, 1)] enlarged SCALE times, as a PNG named by its content (nothing about its source)."""
+    return png_path(make_grid(np.asarray(image, dtype=np.uint8)[None], pad=0, scale=SCALE), "judge-item")
 
 
 def real_count() -> int:
@@ -35,8 +36,8 @@ def real_count() -> int:
 
 
 def real_item(index: int) -> str:
-    return _picture(real_images()[index], "judge-item")
+    return _picture(real_images()[index])
 
 
 def model_item(registry: ModelRegistry, model_id: str, seed: int) -> str:
-    return _picture(generator_for(registry, model_id).sample(1, seed=seed)[0], "judge-item")
+    return _picture(generator_for(registry, model_id).sample(1, seed=seed)[0])

@@ -66,7 +66,6 @@ def points_picture(frame: dict[str, Any] | None, data: str, family: str) -> tupl
     canvas = np.full((SIDE, SIDE, 3), 255.0, dtype=np.float32)
     canvas -= 0.6 * 255 * (_upsample(density / density.max()))[..., None]  # grey where the data is
     text = "No samples yet."
-    step = 0
     if frame and frame.get("heatmap") is not None:
         cmap = _colormap("RdBu_r" if family == "gan" else "viridis")
         tint = cmap(_upsample(_bands(np.asarray(frame["heatmap"], dtype=np.float32))))[..., :3] * 255

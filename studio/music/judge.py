@@ -8,9 +8,9 @@ import functools
 import numpy as np
 
 from studio.manifest import HELDOUT_DIR
-from studio.music.render import render_audio, to_wav_bytes
+from studio.music.render import to_wav_bytes
 from studio.music.sampling import draw_piece
-from studio.music.tab import SAMPLE_RATE, first_onset, music_generator
+from studio.music.tab import SAMPLE_RATE, music_generator, piece_audio
 from studio.serving import ModelRegistry
 from studio.ui.results import bytes_path
 
@@ -29,8 +29,8 @@ def real_fragments() -> np.ndarray:
 
 
 def _audio(piece: np.ndarray) -> str:
-    audio = render_audio(piece[first_onset(piece):], tempo_bpm=TEMPO_BPM, sample_rate=SAMPLE_RATE)
-    return bytes_path(to_wav_bytes(audio, SAMPLE_RATE), "item.wav")
+    """The piece as a WAV file named by its content (nothing about its source)."""
+    return bytes_path(to_wav_bytes(piece_audio(piece, TEMPO_BPM), SAMPLE_RATE), "item.wav")
 
 
 def real_count() -> int:

@@ -139,10 +139,15 @@ def first_onset(piece: np.ndarray) -> int:
     return int(sounding[0]) if len(sounding) else 0
 
 
+def piece_audio(piece: np.ndarray, tempo: float) -> np.ndarray:
+    """A grid [T, 4] as audio at SAMPLE_RATE, from its first note."""
+    warm_up(SAMPLE_RATE)  # at once after the start-up warm-up; a request during it waits for it
+    return render_audio(piece[first_onset(piece):], tempo_bpm=tempo, sample_rate=SAMPLE_RATE)
+
+
 def render_piece(piece: np.ndarray, tempo: float, stem: str, with_mel: bool = True, given_steps: int = 0) -> Rendered:
     """Audio (from the first note), MIDI and pictures of a grid [T, 4], as files written once, atomically."""
-    warm_up(SAMPLE_RATE)  # at once after the start-up warm-up; a request during it waits for it
-    audio = render_audio(piece[first_onset(piece):], tempo_bpm=tempo, sample_rate=SAMPLE_RATE)
+    audio = piece_audio(piece, tempo)
     wav = bytes_path(to_wav_bytes(audio, SAMPLE_RATE), f"{stem}.wav")
     midi = bytes_path(to_midi_bytes(piece, tempo_bpm=tempo), f"{stem}.mid")
     mel = png_path(mel_spectrogram_image(audio, SAMPLE_RATE), f"{stem}-mel") if with_mel else None
