@@ -205,9 +205,9 @@ def validate_session(session: Any) -> GeneratorInfo:
 
 def validate_file(path: str | Path) -> GeneratorInfo | StepInfo:
     """Load ``path`` on the CPU and validate it as whichever kind its metadata says (tests, scripts)."""
-    import onnxruntime as ort
+    from studio.sessions import cpu_session
 
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    session = cpu_session(path)
     if read_kind(session) == "autoregressive":
         return validate_step_session(session)
     return validate_session(session)

@@ -23,6 +23,7 @@ from studio.contract import (
     validate_step_session,
 )
 from studio.decoding import generate, ort_step, stream
+from studio.sessions import session_options
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
@@ -55,15 +56,6 @@ def nvidia_driver_present() -> bool:
         return False
 
 
-def session_options(threads: int | None = None) -> ort.SessionOptions:
-    opts = ort.SessionOptions()
-    opts.log_severity_level = 3  # errors only: a CPU fallback is expected, not alarming
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if threads:
-        opts.intra_op_num_threads = threads
-    return opts
-
-
 def make_session(path: str | Path, device: str = "auto", threads: int | None = None) -> ort.InferenceSession:
     """Open ``path`` on ``device`` ('auto', 'cuda' or 'cpu').
 
@@ -80,7 +72,7 @@ def make_session(path: str | Path, device: str = "auto", threads: int | None = N
     if want_cuda:
         _preload_cuda_libraries()
         try:
-            session = ort.InferenceSession(path, sess_options=session_options(threads), providers=[CUDA, CPU])
+            session = ort.InferenceSession(path, sess_options=session_options(path, threads), providers=[CUDA, CPU])
         except Exception as exc:  # noqa: BLE001
             if device == "cuda":
                 raise RuntimeError(f"could not open {path} on CUDA: {exc}") from exc
@@ -93,7 +85,7 @@ def make_session(path: str | Path, device: str = "auto", threads: int | None = N
                 f"(session providers: {session.get_providers() if session else 'none'}); "
                 "check the GPU driver and that onnxruntime-gpu matches the installed CUDA"
             )
-    return ort.InferenceSession(path, sess_options=session_options(threads), providers=[CPU])
+    return ort.InferenceSession(path, sess_options=session_options(path, threads), providers=[CPU])
 
 
 def seeded_noise(n: int, z_dim: int, seed: int) -> np.ndarray:

@@ -20,8 +20,8 @@ from studio.families.flow import FlowProcess
 from studio.families.gan import GANProcess
 from studio.families.transformer import TransformerProcess
 from studio.families.vae import VAEProcess
-from studio.layers.glow import Glow
 from studio.layers.gpt import build_gpt
+from studio.layers.token_flow import TokenFlow
 from studio.music.data import (
     FRAGMENT_BARS,
     FRAGMENT_STEPS,
@@ -35,7 +35,7 @@ from studio.music.data import (
 )
 from studio.music.networks import gan as music_gan
 from studio.music.networks import vae as music_vae
-from studio.music.networks.flow import PitchGridDequantization
+from studio.music.networks.flow import GridTokenDequantization
 from studio.training.recipe import LOOP_TINY, Recipe, Stage, random_batches
 
 PREVIEW_SEED = 0
@@ -206,7 +206,7 @@ VAE = Recipe(
         "cpu": {"model": {"z_dim": 64, "hidden": 256, "conductor": 128, "embed": 32, "word_dropout": 0.3},
                 "batch_size": 64, "lr": 1e-3, "kl_warmup_steps": 2000, "free_bits": 0.25,
                 "loop": {"steps": 5000, "ckpt_every": 250, "log_every": 10, "preview_every": 500,
-                         "eval_every": 1000, "warmup_steps": 100}, "eval_samples": 2000},
+                         "eval_every": 1900, "warmup_steps": 100}, "eval_samples": 2000},
         "gpu": {"model": {"z_dim": 128, "hidden": 512, "conductor": 256, "embed": 64, "word_dropout": 0.3},
                 "batch_size": 256, "lr": 1e-3, "kl_warmup_steps": 10_000, "free_bits": 0.25,
                 "loop": {"steps": 40_000, "ckpt_every": 1000, "log_every": 20, "preview_every": 2000,
@@ -250,33 +250,34 @@ GAN = Recipe(
     })
 
 
-# --- flow: pitch as height ------------------------------------------------------------------------
+# --- flow: an autoregressive flow over the tokens ---------------------------------------------------
 def build_flow(config: dict[str, Any], data: dict[str, Any] | None = None) -> GenerativeProcess:
     m = config["model"]
-    deq = PitchGridDequantization(FRAGMENT_STEPS, len(VOICES))
     return FlowProcess(
-        Glow(deq.shape(), levels=m["levels"], steps=m["steps"], hidden=m["hidden"]),
+        TokenFlow(VOCAB, hidden=m["hidden"], embed=m["embed"]),
         modality="music", sample_shape=SAMPLE_SHAPE, lr=config["lr"], eval_data=spread(data, "test_tensor", 1000),
-        preview_fn=save_fragment_preview, dequantization=deq, batch_example=fragment_batch_example,
+        preview_fn=save_fragment_preview, dequantization=GridTokenDequantization(FRAGMENT_STEPS, len(VOICES)),
+        batch_example=fragment_batch_example,
     )
 
 
 FLOW = Recipe(
     "flow", build_flow,
-    description="A Glow-style flow over 4-bar fragments. Each cell (a voice at a 16th step) becomes three values: "
-                "the pitch sounding there as a height (dequantized on cells 1/46 wide, so a near miss is a "
-                "neighbouring pitch), an onset flag and a rest flag, laid out as a 3x64x4 tensor. The map is "
-                "one-to-one, so the bits/token is exact for the dequantized model and an upper bound on the NLL "
-                "of the music. Sampling runs the inverse and reads rest, onset or hold back from the flags.",
+    description="An autoregressive flow over 4-bar fragments: each of the 256 tokens (64 16th-note steps, soprano "
+                "to bass within a step) is one dimension, dequantized uniformly on its unit cell (token + U[0,1)). "
+                "Noise maps to each token through a piecewise-linear map whose pieces are the tokens' cells, their "
+                "widths set by a GRU reading the tokens before it. The change of variables is exact and, with cells "
+                "of volume 1, dequantization costs nothing: its bits/token is the NLL of the music itself. Noise "
+                "scaled by T samples at temperature T.",
     presets={
-        "tiny": {"model": {"levels": 2, "steps": 1, "hidden": 8}, "batch_size": 8, "lr": 1e-3,
+        "tiny": {"model": {"hidden": 16, "embed": 8}, "batch_size": 8, "lr": 1e-3,
                  "loop": LOOP_TINY, "eval_samples": 64},
-        "cpu": {"model": {"levels": 2, "steps": 8, "hidden": 128}, "batch_size": 64, "lr": 1e-3,
-                "loop": {"steps": 5000, "ckpt_every": 500, "log_every": 10, "preview_every": 500,
-                         "eval_every": 2000, "warmup_steps": 200, "grad_clip": 50.0}, "eval_samples": 2000},
-        "gpu": {"model": {"levels": 2, "steps": 16, "hidden": 256}, "batch_size": 128, "lr": 5e-4,
-                "loop": {"steps": 60_000, "ckpt_every": 2000, "log_every": 20, "preview_every": 2000,
-                         "eval_every": 5000, "warmup_steps": 1000, "grad_clip": 50.0}, "eval_samples": 2000},
+        "cpu": {"model": {"hidden": 384, "embed": 64}, "batch_size": 32, "lr": 2e-3,
+                "loop": {"steps": 3800, "ckpt_every": 250, "log_every": 10, "preview_every": 1900,
+                         "eval_every": 1900, "warmup_steps": 100}, "eval_samples": 2000},
+        "gpu": {"model": {"hidden": 1024, "embed": 128}, "batch_size": 128, "lr": 1e-3,
+                "loop": {"steps": 40_000, "ckpt_every": 2000, "log_every": 20, "preview_every": 2000,
+                         "eval_every": 5000, "warmup_steps": 1000}, "eval_samples": 2000},
     })
 
 RECIPES = {r.family: r for r in (GAN, VAE, FLOW, TRANSFORMER)}

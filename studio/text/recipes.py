@@ -15,11 +15,12 @@ from studio.families.gan import GANProcess
 from studio.families.transformer import TransformerProcess
 from studio.families.vae import VAEProcess
 from studio.layers.gpt import build_gpt
+from studio.layers.token_flow import TokenFlow
 from studio.text.codec import decode, text_image
 from studio.text.data import LINE_LENGTH, PROVENANCE, load_shakespeare
 from studio.text.networks import gan as text_gan
 from studio.text.networks import vae as text_vae
-from studio.text.networks.flow import CharDequantization, CharFlow
+from studio.text.networks.flow import CharDequantization
 from studio.training.recipe import LOOP_TINY, Recipe, Stage
 
 PREVIEW_SEED = 0
@@ -254,7 +255,7 @@ GAN = Recipe(
 def build_flow(config: dict[str, Any], data: dict[str, Any] | None = None) -> GenerativeProcess:
     m, charset = config["model"], charset_of(config, data)
     return FlowProcess(
-        CharFlow(len(charset), hidden=m["hidden"], embed=m.get("embed", 64)),
+        TokenFlow(len(charset), hidden=m["hidden"], embed=m.get("embed", 64)),
         modality="text", sample_shape=(LINE_LENGTH,), lr=config["lr"],
         eval_data=data["test_tensor"] if data else None, preview_fn=save_line_preview(charset),
         dequantization=CharDequantization(LINE_LENGTH), charset=charset, batch_example=line_batch_example(charset),

@@ -132,29 +132,22 @@ def test_music_vae_draws_every_token_with_its_noise_column():
     assert len({tuple(r) for r in varied.reshape(32, -1).tolist()}) > 1  # one latent, many fragments
 
 
-def test_pitch_grid_dequantization_round_trips_and_carries_held_pitches():
-    from studio.music.networks.flow import PitchGridDequantization
+def test_flow_reads_grids_step_by_step_soprano_first_and_writes_them_back():
+    from studio.music.networks.flow import GridTokenDequantization
 
-    deq = PitchGridDequantization(steps=64, voices=4)
-    grids = fragment_batch_example(5)
-    assert deq.shape() == (3, 64, 4) and deq.unit == "bits/token" and deq.units == 256 and deq.dims == 768
-    x = deq.dequantize(grids)  # (5, 3, 64, 4)
-    assert x.shape == (5, 3, 64, 4) and x.min() >= -0.5 and x.max() < 1.5
+    deq = GridTokenDequantization(steps=64, voices=4)
+    grids = fragment_batch_example(5)  # (5, 64, 4)
+    assert deq.shape() == (256,) and deq.unit == "bits/token" and deq.units == deq.dims == 256
+    assert deq.cell_log_volume == 0.0  # one token per unit cell: the bits/token is the music's own NLL
+    x = deq.dequantize(grids)  # (5, 256)
+    ids = torch.floor(x).long()
+    assert torch.equal(ids[:, :4], grids[:, 0, :])  # the first step's soprano, alto, tenor, bass come first
 
-    class Identity(torch.nn.Module):
-        def from_noise(self, z: torch.Tensor) -> torch.Tensor:
-            return z
+    class Replay(torch.nn.Module):
+        def sample_ids(self, z: torch.Tensor) -> torch.Tensor:
+            return torch.floor(z).long()
 
-    head = deq.head(Identity())
-    assert torch.equal(head(x.flatten(1)), grids)  # any grid, whatever its noise, reads back exactly
-    # soprano: hold, C4 (token 26), hold, rest, hold; alto silent throughout
-    grid = torch.full((1, 64, 4), HOLD)
-    grid[0, :5, 0] = torch.tensor([HOLD, 26, HOLD, REST, HOLD])
-    grid[0, :, 1] = REST
-    c = deq.channels(grid)[0]  # (3, 64, 4): pitch, onset, rest
-    assert c[0, :5, 0].tolist() == [24] * 5  # carried through holds and rests, and back to the leading hold
-    assert c[1, :5, 0].tolist() == [0, 1, 0, 0, 0] and c[2, :5, 0].tolist() == [0, 0, 0, 1, 0]
-    assert (c[0, :, 1] == deq.silent_pitch[1]).all() and (c[2, :, 1] == 1).all()
+    assert torch.equal(deq.head(Replay())(x), grids)  # the export head puts each token back in its cell
 
 
 def test_gan_reads_one_hot_grids_and_exports_their_argmax():

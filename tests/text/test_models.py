@@ -9,7 +9,6 @@ import torch
 from studio.decoding import choose, generate, torch_step
 from studio.layers.draws import centered_rank_draw
 from studio.runtime import AutoregressiveGenerator, OnnxGenerator, load_generator
-from studio.text.networks.flow import CharDequantization, CharFlow
 from studio.text.recipes import random_windows
 from studio.training.loop import LoopConfig, Trainer
 from tests.builders import build_tiny, config_of
@@ -112,25 +111,6 @@ def test_centered_rank_draw_is_exact_at_u_uniform_and_greedy_at_one_half():
     # a lower temperature (u nearer 1/2) draws the likeliest token more often
     near = centered_rank_draw(logits.expand(len(u), -1), 0.5 + (u - 0.5) * 0.3)
     assert (near == 1).float().mean() > share[1] + 0.1
-
-
-def test_char_flow_is_an_exact_change_of_variables():
-    torch.manual_seed(0)
-    flow = CharFlow(vocab=7, hidden=16, embed=4).eval()
-    eps = torch.randn(6, 10)
-    with torch.no_grad():
-        x = flow.from_noise(eps)  # (6, 10), each x_t inside its character's cell
-        ids = torch.floor(x).long()
-        assert torch.equal(ids, flow.sample_ids(eps))
-        # log p(x) = log N(eps) - log |dx/deps|, summed over characters; dx/deps is diagonal (autoregressive)
-        jac = torch.autograd.functional.jacobian(lambda e: flow.from_noise(e[None])[0], eps[0])  # (10, 10)
-    assert torch.allclose(torch.triu(jac, diagonal=1), torch.zeros(10, 10))  # x_t depends on eps_<=t only
-    log_normal = -0.5 * (eps[0] ** 2 + np.log(2 * np.pi)).sum()
-    expected = log_normal - torch.log(torch.diagonal(jac)).sum()
-    assert torch.allclose(flow.log_prob(x[:1])[0], expected, atol=1e-3)
-    deq = CharDequantization(length=10)
-    assert deq.dims == 10 and deq.cell_log_volume == 0.0
-    assert torch.equal(torch.floor(deq.dequantize(ids)).long(), ids)  # dequantizing keeps each character's cell
 
 
 def test_wgan_gp_critic_loss_has_its_penalty_and_generator_steps_less_often():
