@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from studio.contract import SAMPLE_OUTPUT, Z_INPUT, generator_metadata, validate_session
+from studio.conv2d_pass import conv1d_as_conv2d
 from studio.sessions import cpu_session
 
 
@@ -68,6 +69,7 @@ def export_onnx(module: nn.Module, example: tuple[torch.Tensor, ...], path: str 
         _quiet_export(module, example, str(path), input_names=input_names, output_names=output_names,
                       dynamic_shapes=dynamic_shapes, dynamo=True, external_data=False, optimize=True)
     model = onnx.load(str(path))
+    conv1d_as_conv2d(model)  # ORT's CPU kernels run 2-D convolutions several times faster (see the module)
     del model.metadata_props[:]
     for key, value in metadata.items():
         model.metadata_props.add(key=key, value=value)
