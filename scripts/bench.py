@@ -311,7 +311,8 @@ def main(args: argparse.Namespace) -> None:
     table = "\n".join([
         f"Device: {args.device} ({device_name}). fp32 matmul rate, 2048x2048, best of the whole run (measured "
         f"before the first model and after each): torch {peaks['torch']:.1f}"
-        + (f", ORT {peaks['ort']:.1f}" if peaks["ort"] else "") + f" GFLOP/s; the yardstick is the better, **{peak:.1f}**.",
+        + (f", ORT {peaks['ort']:.1f}" if peaks["ort"] else "")
+        + f" GFLOP/s; the yardstick is the better, **{peak:.1f}**.",
         "Samples/s, best of alternating rounds; ratio = ORT / PyTorch eager. "
         f"GFLOP/s is ORT's at batch {batches[-1]}, from the FLOPs of the exported graph's Conv, ConvTranspose, "
         "Gemm and MatMul nodes at that batch.", "",

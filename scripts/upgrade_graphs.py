@@ -20,19 +20,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
-import onnx  # noqa: E402
-
 from studio import manifest  # noqa: E402
-from studio.conv2d_pass import conv1d_as_conv2d  # noqa: E402
-from studio.contract import SAMPLE_OUTPUT, Z_INPUT  # noqa: E402
-from studio.sessions import cpu_session  # noqa: E402
 
 CHECK_SAMPLES = 256
 
 
 def upgrade(entry: dict, root: Path, check_only: bool) -> str | None:
     """Rewrite one entry's generator; returns what changed, or None."""
+    import numpy as np
+    import onnx
+
+    from studio.contract import SAMPLE_OUTPUT, Z_INPUT
+    from studio.conv2d_pass import conv1d_as_conv2d
+    from studio.sessions import cpu_session
+
     path = manifest.path_of(entry, "onnx", root)
     model = onnx.load(str(path))
     rewritten = conv1d_as_conv2d(model)

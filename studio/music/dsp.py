@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 
 import numpy as np
 
 
 @functools.cache
 def backend() -> str:
-    """``"torchaudio"`` when it imports, else ``"numpy"`` (the app-only install)."""
+    """``"torchaudio"`` when it imports, else ``"numpy"`` (the app-only install). ``STUDIO_DSP=numpy`` picks
+    numpy even where torchaudio is installed: the app process then never imports torch (about 450 MB)."""
+    if os.environ.get("STUDIO_DSP", "").lower() == "numpy":
+        return "numpy"
     try:
         import torchaudio.functional  # noqa: F401
     except ImportError:

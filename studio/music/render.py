@@ -12,6 +12,7 @@ import threading
 
 import numpy as np
 
+from studio.memory import release_free_memory
 from studio.music import dsp
 from studio.music.codec import grid_to_notes
 from studio.music.data import (
@@ -221,4 +222,5 @@ def warm_up(sample_rate: int = 22050) -> None:
         to_wav_bytes(audio, sample_rate)
         mel_spectrogram_image(audio, sample_rate)
         piano_roll_image(bar)
+        release_free_memory()  # what the imports and first calls freed again
         _warmed = True

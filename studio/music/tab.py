@@ -65,7 +65,8 @@ themselves score (the two distribution numbers compare one half of the held-out 
   0); **distinct** the share of pairwise-different fragments. A model is flagged **collapsed** when most of its
   fragments are identical or it changes sonority less than once a bar.
 - **bits/token** (one voice, one 16th step) exists only for likelihood models: the Transformer's is exact, the
-  VAE's a bound (negative ELBO), the flow's exact for its dequantized model and a bound for the music. A GAN has none.
+  VAE's a bound (negative ELBO), the flow's exact (each token dequantized on a unit cell, which costs nothing).
+  A GAN has none.
 - One-shot models (GAN, VAE, flow) write independent 4-bar fragments: longer pieces join several, and the
   joins are not composed. The Transformer writes bar by bar and can continue the opening of a held-out chorale.
 """

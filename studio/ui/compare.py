@@ -10,6 +10,7 @@ import pandas as pd
 
 from studio.evaluation.protocol import evaluate
 from studio.evaluation.schema import REAL_SUFFIX, likelihood_text
+from studio.memory import release_free_memory
 from studio.modality import Modality
 from studio.serving import ModelRegistry
 from studio.ui import charts
@@ -83,5 +84,6 @@ def rescore(registry: ModelRegistry, modality: Modality, n_samples: int, seed: i
     for i, model_id in enumerate(ids):
         report(i / len(ids), desc=f"scoring {model_id} ({i + 1} of {len(ids)}, {n_samples:,} samples)")
         live[model_id] = evaluate(registry.get(model_id).generator, protocol, reference, n_samples, seed)
+        release_free_memory()  # each model's samples and activations, before the next one's
     report(1.0, desc="done")
     return live

@@ -141,6 +141,9 @@ class SampledFragments(nn.Module):
 class EncodeMean(nn.Module):
     """Export head for interpolation: grid [B, T, 4] -> the posterior mean [B, z]."""
 
+    # the dynamo exporter decomposes a GRU into one step per token; tracing keeps ONNX's GRU operator
+    unrolled = True
+
     def __init__(self, encoder: FragmentEncoder):
         super().__init__()
         self.encoder = encoder

@@ -96,6 +96,9 @@ class SampledLines(nn.Module):
 class EncodeMean(nn.Module):
     """Export head for interpolation: ids [B, T] -> the posterior mean [B, z]."""
 
+    # the dynamo exporter decomposes a GRU into one step per token; tracing keeps ONNX's GRU operator
+    unrolled = True
+
     def __init__(self, encoder: LineEncoder):
         super().__init__()
         self.encoder = encoder
