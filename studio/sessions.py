@@ -6,11 +6,12 @@ node count: 48 s to open a 256-step flow of 20,000 nodes, against 3.7 s with reu
 was no slower (26 ms against 29 ms for 16 fragments). Such graphs open with reuse off; every other
 graph keeps ORT's defaults, whose reuse matters for large convolution activations.
 
-One-shot generators open without a CPU memory arena: an arena holds on to its largest batch's activations
-for as long as the session lives, and the app keeps every generator open. An image re-score (batches of
-500) left about 400 MB per model held that way; without the arena the memory goes back when a run ends.
-Step graphs (Transformers) keep theirs: they run once per token, and without the arena the music
-Transformer drew 250 fragments in 43 s instead of 17 s.
+No session keeps a CPU memory arena: an arena holds on to its largest batch's activations for as long as
+the session lives, and the app keeps every generator open. An image re-score (batches of 500) left about
+400 MB per one-shot model held that way, and the three Transformers' step graphs 350 MB to 1.3 GB each
+(3.1 GB in all after re-scoring every tab, against 1.0 GB without arenas). The price is speed where a
+graph runs once per token on a large batch: the music Transformer drew 250 fragments in 43 s instead of
+17 s (a re-score); one visitor's 16 fragments are not measurably slower.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import onnxruntime as ort
 LONG_GRAPH_NODES = 4000
 MODEL_GRAPH_FIELD, GRAPH_NODE_FIELD = 7, 1  # ModelProto.graph, GraphProto.node (onnx.proto)
 MODEL_METADATA_FIELD = 14  # ModelProto.metadata_props: entries of key (1) and value (2)
-KIND_KEY = "studio.kind"  # studio.contract's metadata key; "autoregressive" marks a step graph
 
 
 def _varint(buf: memoryview, pos: int) -> tuple[int, int]:
@@ -83,9 +83,9 @@ def session_options(path: str | Path | None = None, threads: int | None = None) 
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if threads:
         opts.intra_op_num_threads = threads
-    nodes, metadata = _facts(path)
+    nodes, _ = _facts(path)
     # see the module docstring for both
-    opts.enable_cpu_mem_arena = metadata.get(KIND_KEY) == "autoregressive"
+    opts.enable_cpu_mem_arena = False
     if nodes > LONG_GRAPH_NODES:
         opts.enable_mem_reuse = False
     return opts
