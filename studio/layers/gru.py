@@ -31,6 +31,11 @@ def run_gru(rnn: nn.GRU, x: torch.Tensor, h0: torch.Tensor | None = None) -> tup
     parameters (``all_weights``), which assigns nothing; training keeps nn.GRU's own path (on CUDA its
     cached list is cuDNN's single flattened buffer).
     """
+    if torch.jit.is_tracing() and h0 is None:
+        # The tracing exporter bakes a missing initial state in at the example's batch size; one built from
+        # x's own batch axis stays dynamic.
+        directions = 2 if rnn.bidirectional else 1
+        h0 = x.new_zeros(rnn.num_layers * directions, x.shape[0], rnn.hidden_size)  # (D*L, B, H)
     if not torch.compiler.is_exporting():
         return rnn(x, h0)
     if not rnn.batch_first:
