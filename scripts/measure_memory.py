@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -22,10 +21,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))  # load_test.launch_app
 
 from studio import manifest  # noqa: E402
 from studio.atomic import atomic_write_text  # noqa: E402
-from studio.local_server import free_port, wait_for_http  # noqa: E402
+from studio.local_server import free_port  # noqa: E402
 
 TARGET_MB = 1024
 
@@ -72,14 +72,11 @@ def main() -> None:
     args = parser.parse_args()
 
     from gradio_client import Client
+    from load_test import launch_app
 
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)], cwd=ROOT,
-                            env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    proc, url = launch_app(free_port())
     rows = []
     try:
-        url = f"http://127.0.0.1:{port}/"
-        wait_for_http(url, proc, timeout=180)
         time.sleep(5)  # the start-up warm-up (audio renderer) settles
         rows.append(("start (page served, warm-up done)", rss_mb(proc.pid), 0.0))
         client = Client(url, verbose=False, download_files=False)

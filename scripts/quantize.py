@@ -61,6 +61,7 @@ def copy_metadata(source: Path, target: Path) -> None:
 
 def quantize(path: Path, z_dim: int, folder: Path) -> dict[str, Path]:
     import numpy as np
+    import onnx
     from onnxruntime.quantization import (
         CalibrationDataReader,
         QuantFormat,
@@ -80,8 +81,6 @@ def quantize(path: Path, z_dim: int, folder: Path) -> dict[str, Path]:
 
         def get_next(self):  # noqa: ANN202 - a feed dict or None
             return next(self.batches, None)
-
-    import onnx
 
     # The exporters' recorded intermediate shapes can disagree with the quantizer's own shape inference (a
     # batch axis recorded at the example's size); it infers them afresh.
@@ -142,9 +141,10 @@ def main() -> None:
     parser.add_argument("ids", nargs="*", help="only these generators (default: every one-shot one)")
     args = parser.parse_args()
 
-    from studio.evaluation.protocol import evaluate_file
+    from studio.evaluation.protocol import evaluate, evaluate_file
     from studio.graph_flops import cpu_model
     from studio.modalities import BY_NAME
+    from studio.runtime import load_generator
 
     entries = [e for e in manifest.entries() if e.get("kind", "one-shot") == "one-shot"
                and (not args.ids or e["id"] in args.ids)]
@@ -155,11 +155,12 @@ def main() -> None:
             protocol, (key, better) = modality.protocol(), main_metric(modality)
             reference = protocol.open_reference("cpu")
             path = manifest.path_of(entry, "onnx")
-            fp32 = evaluate_file(path, protocol, reference=reference, device="cpu")[key]
+            generator = load_generator(path, device="cpu")
+            fp32 = evaluate(generator, protocol, reference)[key]
             folder = Path(tmp) / entry["id"]
             folder.mkdir()
             try:
-                variants = quantize(path, int(fp32_z_dim(path)), folder)
+                variants = quantize(path, generator.z_dim, folder)
             except Exception as exc:  # noqa: BLE001 - a graph the quantizer cannot handle is a result too
                 rows.append(f"| {entry['id']} | both | — | — | — | — | rejected: the quantizer failed ({exc}) |")
                 print(rows[-1], flush=True)
@@ -173,7 +174,7 @@ def main() -> None:
                     print(rows[-1], flush=True)
                     continue
                 loss = relative_loss(fp32, int8, better)
-                speed = speedups(path, variant, int(fp32_z_dim(path)))
+                speed = speedups(path, variant, generator.z_dim)
                 reasons = [f"loses {loss:.1%} > {MAX_LOSS:.0%}"] if loss > MAX_LOSS else []
                 if loss < -MAX_LOSS:  # "better" by this much is another model, not a cheaper copy of this one
                     reasons.append(f"changes the model: {-loss:+.1%} on its main metric")
@@ -193,12 +194,6 @@ def main() -> None:
     print(text)
     if args.out:
         atomic_write_text(args.out, f"# `python scripts/quantize.py`\n\n{text}\n")
-
-
-def fp32_z_dim(path: Path) -> int:
-    from studio.sessions import cpu_session
-
-    return int(cpu_session(path).get_inputs()[0].shape[1])
 
 
 if __name__ == "__main__":
