@@ -2,7 +2,8 @@
 """Recompute a registered generator's metrics from its ONNX file alone, and compare with the record.
 
     python scripts/evaluate.py image-gan text-vae   # some entries
-    python scripts/evaluate.py --all                # every entry in the manifest
+    python scripts/evaluate.py image-gan@int8       # a registered variant (scripts/quantize.py --register)
+    python scripts/evaluate.py --all                # every entry in the manifest, and their variants
     python scripts/evaluate.py image-gan --write    # also update metrics.json (the manifest's sha256 is unchanged)
     python scripts/evaluate.py --real-baseline      # score real data: training images, held-out lines and chorales
 
@@ -26,7 +27,7 @@ from studio.modalities import ALL, BY_NAME  # noqa: E402
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("ids", nargs="*", help="manifest ids, e.g. image-gan")
-    parser.add_argument("--all", action="store_true", help="every generator in the manifest")
+    parser.add_argument("--all", action="store_true", help="every generator in the manifest, and its variants")
     parser.add_argument("--trained-dir", default=str(manifest.TRAINED_DIR),
                         help="the folder holding manifest.json (default: %(default)s)")
     parser.add_argument("--samples", type=int, default=None, help="sample count (default: the recorded one)")
@@ -53,7 +54,8 @@ def main() -> None:
     root = Path(args.trained_dir)
     try:
         entries = manifest.entries(root)
-        chosen = [e for e in entries if e["modality"] in BY_NAME] if args.all else []
+        chosen = [v for e in entries if e["modality"] in BY_NAME for v in (e, *manifest.variants(e))] \
+            if args.all else []
         chosen += [manifest.get(model_id, root) for model_id in args.ids]
     except manifest.ManifestError as exc:
         sys.exit(f"error: {exc}")

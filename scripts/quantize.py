@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """int8 variants of the one-shot generators, measured against their fp32 files and accepted only if they earn it.
 
-    python scripts/quantize.py [--out docs/int8.md] [ids ...]
+    python scripts/quantize.py [--out docs/int8.md] [--register] [ids ...]
 
 For each one-shot generator in trained/ it writes two int8 candidates with onnxruntime.quantization:
 - **dynamic**: int8 weights, activations quantized on the fly (MatMul/Gemm and, for convolutions,
@@ -15,7 +15,10 @@ batch 1 and 64 in alternating rounds. A candidate is accepted when it loses at m
 main metric and is at least 1.3x faster at both batch sizes. A candidate that scores more than 5% *better*
 is rejected too: it no longer draws what the model draws (quantization moved its argmax or its pixels),
 so it is another model, not a cheaper copy. Everything measured, accepted or rejected, goes in the table.
-Candidates are written to a temporary folder and nothing in trained/ is changed.
+Candidates are written to a temporary folder. Only with --register is trained/ changed: each model's best
+accepted candidate becomes its "int8" variant (generator.int8.onnx, with the protocol's full metrics in
+metrics.int8.json, and a "variants" record in the manifest), which the app serves as "<id>@int8". A
+model with no accepted candidate loses a variant it had.
 """
 
 from __future__ import annotations
@@ -108,6 +111,34 @@ def quantize(path: Path, z_dim: int, folder: Path) -> dict[str, Path]:
     return out
 
 
+def register(entry: dict, variant: Path, metrics: dict, kind: str, speed: dict[int, float]) -> None:
+    """``variant`` becomes ``entry``'s served int8 variant: its file and metrics beside the fp32 ones."""
+    import shutil
+
+    from studio.atomic import atomic_write_json
+
+    folder = manifest.path_of(entry, "onnx").parent
+    target = folder / "generator.int8.onnx"
+    shutil.copyfile(variant, folder / ".generator.int8.tmp")
+    (folder / ".generator.int8.tmp").replace(target)
+    atomic_write_json(folder / "metrics.int8.json", {**metrics, "quantization": kind})
+    method = {"static": "static QDQ, calibrated on its own noise",
+              "dynamic": "dynamic: int8 weights, activations quantized on the fly"}[kind]
+    entry = {**entry, "variants": {"int8": {
+        "onnx": f"{entry['id']}/generator.int8.onnx", "sha256": manifest.sha256_of(target),
+        "metrics": f"{entry['id']}/metrics.int8.json", "precision": "int8", "method": method,
+        "speedup": {f"batch_{b}": round(v, 2) for b, v in speed.items()},
+        "rebuild": f"python scripts/quantize.py --register {entry['id']}"}}}
+    manifest.upsert(entry)
+    print(f"registered {entry['id']}@int8 ({method}) in trained/", flush=True)
+
+
+def unregister(entry: dict) -> None:
+    if "variants" in entry:
+        manifest.upsert({k: v for k, v in entry.items() if k != "variants"})
+        print(f"{entry['id']} has no accepted int8 candidate: its variant is unregistered", flush=True)
+
+
 def samples_per_s(session, z_dim: int, batch: int, seconds: float = 1.0) -> float:  # noqa: ANN001
     import numpy as np
 
@@ -138,6 +169,8 @@ def speedups(fp32: Path, int8: Path, z_dim: int, rounds: int = 3) -> dict[int, f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=None, help="also write the table to this Markdown file")
+    parser.add_argument("--register", action="store_true",
+                        help="serve each model's best accepted candidate as its int8 variant (writes into trained/)")
     parser.add_argument("ids", nargs="*", help="only these generators (default: every one-shot one)")
     args = parser.parse_args()
 
@@ -164,10 +197,14 @@ def main() -> None:
             except Exception as exc:  # noqa: BLE001 - a graph the quantizer cannot handle is a result too
                 rows.append(f"| {entry['id']} | both | — | — | — | — | rejected: the quantizer failed ({exc}) |")
                 print(rows[-1], flush=True)
+                if args.register:
+                    unregister(entry)
                 continue
+            accepted = []  # (slowest speed-up, kind, file, metrics, speed-ups)
             for name, variant in variants.items():
                 try:
-                    int8 = evaluate_file(variant, protocol, reference=reference, device="cpu")[key]
+                    int8_metrics = evaluate_file(variant, protocol, reference=reference, device="cpu")
+                    int8 = int8_metrics[key]
                 except Exception as exc:  # noqa: BLE001 - a variant ORT cannot open is a result too
                     why = str(exc).splitlines()[0].split("failed:")[-1].strip()  # ORT's reason, not the path
                     rows.append(f"| {entry['id']} | {name} | — | — | — | — | rejected: ORT cannot run it ({why}) |")
@@ -180,10 +217,18 @@ def main() -> None:
                     reasons.append(f"changes the model: {-loss:+.1%} on its main metric")
                 reasons += [f"{speed[b]:.2f}x at batch {b} < {MIN_SPEEDUP}x" for b in (1, 64) if speed[b] < MIN_SPEEDUP]
                 verdict = "**accepted**" if not reasons else "rejected: " + "; ".join(reasons)
+                if not reasons:
+                    accepted.append((min(speed.values()), name, variant, int8_metrics, speed))
                 size = os.path.getsize(variant) / os.path.getsize(path)
                 rows.append(f"| {entry['id']} | {name} | {key} {fp32:.4g} -> {int8:.4g} ({-loss:+.1%}) | "
                             f"{speed[1]:.2f}x | {speed[64]:.2f}x | {size:.0%} | {verdict} |")
                 print(rows[-1], flush=True)
+            if args.register:
+                if accepted:
+                    _, name, variant, int8_metrics, speed = max(accepted, key=lambda a: a[0])
+                    register(entry, variant, int8_metrics, name, speed)
+                else:
+                    unregister(entry)
     text = "\n".join([
         f"CPU: {cpu_model()}, {os.cpu_count()} cores. Main metric by the protocol (same samples and seed as the "
         "record); speed-up = int8 / fp32 samples/s in ORT, best of 3 alternating rounds; size = int8 file / fp32 "

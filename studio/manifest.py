@@ -25,6 +25,9 @@ ENTRY_FILES = ("onnx", "config", "metrics", "card", "curves", "preview")
 #: Files some entries have besides the generator, each as {"path", "sha256"} (e.g. a token decoder;
 #: "openings": held-out music the app continues or encodes, so it needs no data set).
 EXTRA_FILES = ("decoder", "encoder", "openings")
+#: A variant (e.g. int8) is served as "<id>@<name>": same model, another file. An entry lists its variants as
+#: {"variants": {name: {"onnx", "sha256", "metrics", "precision", "method", "speedup", "rebuild"}}}.
+VARIANT_SEP = "@"
 
 
 class ManifestError(ValueError):
@@ -72,10 +75,31 @@ def entries(root: str | Path = TRAINED_DIR) -> list[dict[str, Any]]:
     return list(load(root)["models"])
 
 
+def variant_entry(entry: dict[str, Any], name: str) -> dict[str, Any]:
+    """The entry of one of ``entry``'s variants: its own id, file, sha256, metrics and rebuild command."""
+    variant = entry["variants"][name]
+    fields = {k: v for k, v in entry.items() if k != "variants"}
+    return {**fields, **{k: variant[k] for k in ("onnx", "sha256", "metrics", "rebuild") if k in variant},
+            "id": f"{entry['id']}{VARIANT_SEP}{name}", "base": entry["id"], "variant": name,
+            "precision": variant.get("precision", name), "method": variant.get("method", ""),
+            "speedup": variant.get("speedup", {})}
+
+
+def variants(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    return [variant_entry(entry, name) for name in entry.get("variants", {})]
+
+
 def get(model_id: str, root: str | Path = TRAINED_DIR) -> dict[str, Any]:
+    """An entry by id; "<id>@<variant>" gives that variant's entry."""
+    base, _, name = model_id.partition(VARIANT_SEP)
     for entry in entries(root):
-        if entry["id"] == model_id:
-            return entry
+        if entry["id"] == base:
+            if not name:
+                return entry
+            if name in entry.get("variants", {}):
+                return variant_entry(entry, name)
+            have = ", ".join(entry.get("variants", {})) or "none"
+            raise ManifestError(f"{base!r} has no {name!r} variant (its variants: {have})")
     known = ", ".join(e["id"] for e in entries(root)) or "none"
     raise ManifestError(f"unknown model {model_id!r}; known models: {known}")
 
@@ -116,4 +140,11 @@ def verify(root: str | Path = TRAINED_DIR) -> list[str]:
                     problems.append(f"{entry['id']}: {entry[key]['path']} is missing")
                 elif sha256_of(extra) != entry[key]["sha256"]:
                     problems.append(f"{entry['id']}: {entry[key]['path']} does not match its sha256 in the manifest")
+        for variant in variants(entry):
+            for key in ("onnx", "metrics"):
+                if not path_of(variant, key, root).exists():
+                    problems.append(f"{variant['id']}: {variant[key]} is missing")
+            variant_path = path_of(variant, "onnx", root)
+            if variant_path.exists() and sha256_of(variant_path) != variant["sha256"]:
+                problems.append(f"{variant['id']}: {variant['onnx']} does not match its sha256 in the manifest")
     return problems

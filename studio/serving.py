@@ -81,6 +81,7 @@ class ModelRegistry:
         self.device = device
         self.modalities = tuple(modalities)  # when given, each file is checked against its modality's sample type
         self.models: dict[str, ServedModel] = {}
+        self.variants: dict[str, ServedModel] = {}  # "<id>@int8" and the like: served, not listed by ids()
         self.manifest_problem: str | None = None
         self._lock = threading.Lock()
         try:
@@ -92,6 +93,11 @@ class ModelRegistry:
                                 _read_json(manifest.path_of(entry, "curves", self.root)))
             self._open(model)
             self.models[model.id] = model
+            for variant_entry in manifest.variants(entry):
+                variant = ServedModel(variant_entry, _read_json(manifest.path_of(variant_entry, "metrics", self.root)),
+                                      model.curves)
+                self._open(variant)
+                self.variants[variant.id] = variant
 
     def _open(self, model: ServedModel) -> None:
         path = manifest.path_of(model.entry, "onnx", self.root)
@@ -106,11 +112,16 @@ class ModelRegistry:
     def ids(self, modality: str | None = None) -> list[str]:
         return [m for m, s in self.models.items() if modality is None or s.entry["modality"] == modality]
 
+    def variants_of(self, model_id: str) -> list[ServedModel]:
+        return [v for v in self.variants.values() if v.entry["base"] == model_id]
+
     def get(self, model_id: str) -> ServedModel:
-        if model_id not in self.models:
-            known = ", ".join(self.models) or "none"
-            raise UnknownModel(f"Unknown model '{model_id}'. Choose one of: {known}.")
-        return self.models[model_id]
+        if model_id in self.models:
+            return self.models[model_id]
+        if model_id in self.variants:
+            return self.variants[model_id]
+        known = ", ".join([*self.models, *self.variants]) or "none"
+        raise UnknownModel(f"Unknown model '{model_id}'. Choose one of: {known}.")
 
     def generator(self, model_id: str) -> OnnxGenerator | AutoregressiveGenerator:
         """The model's generator, reopening it if its file was fixed since start-up."""

@@ -52,7 +52,12 @@ def toy_loop(steps: int = 30, ckpt_every: int = 10, **kw: float) -> LoopConfig:
 
 
 if __name__ == "__main__":
-    # Used by the kill/resume test: python tests/toy.py OUT_DIR STEPS
+    # Used by the kill/resume tests: python tests/toy.py OUT_DIR STEPS (or under torchrun, one per rank)
+    from studio.training import distributed
+
     out, steps = sys.argv[1], int(sys.argv[2])
+    world = distributed.world_from_env()
+    distributed.start(world, "cpu")
     torch.manual_seed(0)
-    Trainer(ToyProcess(step_sleep=0.05), toy_batches, toy_loop(steps), out, show_progress=False).fit()
+    Trainer(ToyProcess(step_sleep=0.05), toy_batches, toy_loop(steps), out, show_progress=False, world=world).fit()
+    distributed.stop(world)

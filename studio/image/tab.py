@@ -129,7 +129,7 @@ def alt_for(model_id: object, seed: object, count: object) -> dict:
 # -- layout ----------------------------------------------------------------------------
 def image_panel(registry: ModelRegistry, side: str, default: str | None) -> dict[str, gr.components.Component]:
     with gr.Column(elem_id=f"panel-{side}", min_width=300):
-        model = model_dropdown(model_choices(registry, "image"), default, f"model-{side}")
+        model = model_dropdown(model_choices(registry, "image", variants=True), default, f"model-{side}")
         with gr.Row(equal_height=True):
             seed = seed_box(0, "Seed", f"seed-{side}")
             count = CheckedSlider(1, MAX_IMAGES, value=16, step=1, label="Images", elem_id=f"count-{side}", scale=3)

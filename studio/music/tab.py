@@ -272,7 +272,7 @@ def generate_all_music(registry: ModelRegistry, seed: object, bars: object, temp
 def music_panel(registry: ModelRegistry, side: str, default: str, pieces: list[str]) -> dict:
     stepped = is_stepped(registry, default) and bool(pieces)
     with gr.Column(elem_id=f"music-panel-{side}", min_width=300):
-        model = model_dropdown(model_choices(registry, "music"), default, f"music-model-{side}")
+        model = model_dropdown(model_choices(registry, "music", variants=True), default, f"music-model-{side}")
         with gr.Row(equal_height=True):
             seed = seed_box(0, "Seed", f"music-seed-{side}")
             temperature = CheckedSlider(0.0, MAX_TEMPERATURE, value=1.0, step=0.05, label="Temperature",

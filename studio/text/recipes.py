@@ -146,7 +146,8 @@ TRANSFORMER = Recipe(
                 "streams the text. Its bits/char on the held-out plays is exact, each character predicted from at "
                 "least half a window of the text before it.",
     presets={
-        "tiny": {"model": {"width": 16, "layers": 1, "heads": 2}, "context": 32, "batch_size": 8, "lr": 1e-3,
+        "tiny": {"model": {"width": 16, "layers": 1, "heads": 2, "dropout": 0.0}, "context": 32, "batch_size": 8,
+                 "lr": 1e-3,
                  "loop": LOOP_TINY, "eval_samples": 300, "charset": TINY_CHARSET},
         # nanoGPT's CPU "baby GPT" recipe (4x128, 0.8M parameters, context 64, batch 12, AdamW 1e-3 with
         # warm-up and cosine decay to 1e-4): at this budget many small updates beat few large ones (the 4x224

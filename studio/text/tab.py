@@ -195,7 +195,7 @@ def first_text(registry: ModelRegistry, model_id: str, prompt: str) -> str:
 def text_panel(registry: ModelRegistry, side: str, default: str) -> dict[str, gr.components.Component]:
     stepped = is_stepped(registry, default)
     with gr.Column(elem_id=f"text-panel-{side}", min_width=300):
-        model = model_dropdown(model_choices(registry, "text"), default, f"text-model-{side}")
+        model = model_dropdown(model_choices(registry, "text", variants=True), default, f"text-model-{side}")
         prompt = gr.Textbox(value="ROMEO.\n", lines=3, max_length=MAX_PROMPT_CHARS, visible=stepped,
                             label="Prompt (the Transformer continues it)", elem_id=f"text-prompt-{side}")
         with gr.Row(equal_height=True):

@@ -4,7 +4,8 @@ It steps each of the process's phases, clips and logs gradient norms, follows a 
 cosine LR schedule, keeps EMA weights, logs every loss term to JSONL, draws a preview and
 evaluates every k steps, checkpoints atomically and resumes by default. A NaN/Inf or
 divergent loss rolls back to the last good checkpoint with half the learning rate.
-It never asks which family it runs.
+It never asks which family it runs. Under torchrun every process runs it on its share of each batch
+(studio/training/distributed.py); rank 0 alone writes files.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from tqdm.auto import tqdm
 
 from studio.atomic import atomic_write, atomic_write_text
 from studio.families.base import GenerativeProcess, Phase
+from studio.training import distributed
+from studio.training.distributed import SINGLE, World
 from studio.training.logs import LOG, curves_from_log, read_log  # noqa: F401 - re-exported
 
 CHECKPOINT = "checkpoint.pt"
@@ -84,27 +87,37 @@ class _State:
 
 class Trainer:
     def __init__(self, process: GenerativeProcess, batches: BatchFn, cfg: LoopConfig, out_dir: str | Path,
-                 device: str | torch.device = "cpu", resume: bool = True, show_progress: bool = True):
+                 device: str | torch.device = "cpu", resume: bool = True, show_progress: bool = True,
+                 world: World = SINGLE):
+        self.world = world  # under torchrun: this rank's place; rank 0 alone writes files
         self.process = process.to(device)
         self.batches = batches
         self.cfg = cfg
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.device = torch.device(device)
-        self.show_progress = show_progress
+        self.show_progress = show_progress and world.is_main
         self.phases = process.phases()
         self.optimizers = {p.name: make_optimizer(p) for p in self.phases}
         self.state = _State()
-        if resume and self.checkpoint_path.exists():
+        distributed.barrier(world)  # every rank sees the folder before rank 0 writes into it
+        resuming = resume and self.checkpoint_path.exists()
+        distributed.barrier(world)
+        if resuming:
             self._load_checkpoint()
-            self._truncate_log(self.state.step)
+            if world.is_main:
+                self._truncate_log(self.state.step)
             self._log({"event": "resume", "step": self.state.step})
             for name in self.optimizer_resets:
                 self._log({"event": "optimizer_reset", "phase": name, "step": self.state.step,
                            "why": "the checkpoint's optimiser state has another layout; moments start afresh"})
         else:
-            self.log_path.unlink(missing_ok=True)
+            if world.is_main:
+                self.log_path.unlink(missing_ok=True)
+            distributed.broadcast_state(self.process, world)  # every rank starts from rank 0's weights
             self._save_checkpoint()  # step 0: a rollback always has somewhere to go
+        if world.size > 1:
+            self._log({"event": "distributed", "step": self.state.step, "processes": world.size})
 
     # -- paths -------------------------------------------------------------------------
     @property
@@ -117,6 +130,8 @@ class Trainer:
 
     # -- checkpoints -------------------------------------------------------------------
     def _save_checkpoint(self) -> None:
+        if not self.world.is_main:
+            return
         payload = {
             "process": self.process.state_dict(),
             "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
@@ -138,6 +153,8 @@ class Trainer:
 
     # -- logging -----------------------------------------------------------------------
     def _log(self, record: dict[str, Any]) -> None:
+        if not self.world.is_main:
+            return
         with open(self.log_path, "a") as f:
             f.write(json.dumps(record) + "\n")
         if "event" in record and self.show_progress:
@@ -182,11 +199,13 @@ class Trainer:
                 f"training diverged {rollbacks} times (last: {reason} at step {failed_step}); "
                 "lower the learning rate in the preset or check the data"
             )
+        distributed.barrier(self.world)  # the last checkpoint is on disk for every rank
         self._load_checkpoint()
         self.state.rollbacks, self.state.lr_scale = rollbacks, lr_scale
         self._log({"event": "rollback", "step": self.state.step, "failed_step": failed_step,
                    "reason": reason, "lr_scale": lr_scale})
         self._save_checkpoint()  # the lower LR survives a later kill
+        distributed.barrier(self.world)
 
     def _update_ema(self) -> None:
         decay = self.cfg.ema_decay
@@ -199,8 +218,9 @@ class Trainer:
 
     def _train_step(self, step: int) -> dict[str, float] | str:
         """One step of every due phase. Returns the logged terms, or a divergence reason."""
-        torch.manual_seed(self.cfg.seed * 1_000_003 + step)  # noise in losses replays on resume
-        batch = self.batches(step)
+        # Noise in losses replays on resume; each rank draws its own (one process: rank 0 of 1).
+        torch.manual_seed((self.cfg.seed * 1_000_003 + step) * self.world.size + self.world.rank)
+        batch = distributed.shard(self.batches(step), self.world)
         terms: dict[str, float] = {}
         self.process.train()
         for phase in self.phases:
@@ -210,22 +230,63 @@ class Trainer:
             opt.zero_grad(set_to_none=True)
             out = phase.loss(batch, step)
             loss = out["loss"]
-            value = float(loss.detach())
+            # The logged terms become numbers now, so the tensors behind them (and the graph they hold) are
+            # freed before the backward pass instead of after the optimiser step: about 2% of a step.
+            logged = {f"{phase.name}/{key}": float(val.detach()) if torch.is_tensor(val) else float(val)
+                      for key, val in out.items()}
+            del out
+            value = logged[f"{phase.name}/loss"]
+            if self.world.active:  # every rank judges the same mean loss, so all roll back together
+                value = distributed.average_values([value], self.world, loss.device)[0]
             reason = self._is_divergent(phase.name, value)
             if reason:
                 return reason
             loss.backward()
+            distributed.average_gradients(phase.module.parameters(), self.world)
             grad_norm = float(nn.utils.clip_grad_norm_(phase.module.parameters(), self.cfg.grad_clip))
             if not math.isfinite(grad_norm):
                 return f"non-finite {phase.name} gradient norm"
             opt.step()
-            for key, val in out.items():
-                terms[f"{phase.name}/{key}"] = float(val.detach()) if torch.is_tensor(val) else float(val)
+            terms.update(logged)
             terms[f"{phase.name}/grad_norm"] = grad_norm
             prev = self.state.loss_scale.get(phase.name)
             self.state.loss_scale[phase.name] = abs(value) if prev is None else 0.98 * prev + 0.02 * abs(value)
+        distributed.broadcast_buffers(self.process, self.world)
         self._update_ema()
+        if self.world.active:  # the logged terms are the means over the ranks
+            terms = dict(zip(terms, distributed.average_values(list(terms.values()), self.world, self.device)))
         return terms
+
+    def advance(self, bar: tqdm | None = None) -> bool:
+        """One step of the loop with its housekeeping (log, eval, preview, checkpoint at their intervals).
+        False when the step diverged and the run rolled back instead."""
+        cfg = self.cfg
+        step = self.state.step
+        mult = self._set_lr(step)
+        result = self._train_step(step)
+        if isinstance(result, str):
+            self._rollback(result)
+            if bar is not None:
+                bar.n = self.state.step
+                bar.refresh()
+            return False
+        self.state.step = step + 1
+        if bar is not None:
+            bar.update(1)
+        if step % cfg.log_every == 0 or self.state.step == cfg.steps:
+            self._log({"step": self.state.step, "lr_mult": mult, **result})
+            if bar is not None:
+                bar.set_postfix({k: f"{v:.3f}" for k, v in result.items() if k.endswith("/loss")}, refresh=False)
+        if not self.world.is_main:
+            return True
+        if cfg.eval_every and self.state.step % cfg.eval_every == 0:
+            self._log({"step": self.state.step, "eval": self.process.evaluate("val")})
+        if cfg.preview_every and self.state.step % cfg.preview_every == 0:
+            self.process.eval()
+            self.process.write_preview(self.out_dir / PREVIEW, self.state.step)
+        if self.state.step % cfg.ckpt_every == 0 or self.state.step == cfg.steps:
+            self._save_checkpoint()
+        return True
 
     def fit(self, should_stop: Callable[[], bool] | None = None) -> dict[str, Any]:
         """Train to ``cfg.steps``. ``should_stop`` (checked after every step) ends the run early, with a
@@ -236,26 +297,8 @@ class Trainer:
                    unit="step", disable=not self.show_progress, mininterval=1.0, dynamic_ncols=True)
         t0 = time.time()
         while self.state.step < cfg.steps:
-            step = self.state.step
-            mult = self._set_lr(step)
-            result = self._train_step(step)
-            if isinstance(result, str):
-                self._rollback(result)
-                bar.n = self.state.step
-                bar.refresh()
+            if not self.advance(bar):
                 continue
-            self.state.step = step + 1
-            bar.update(1)
-            if step % cfg.log_every == 0 or self.state.step == cfg.steps:
-                self._log({"step": self.state.step, "lr_mult": mult, **result})
-                bar.set_postfix({k: f"{v:.3f}" for k, v in result.items() if k.endswith("/loss")}, refresh=False)
-            if cfg.eval_every and self.state.step % cfg.eval_every == 0:
-                self._log({"step": self.state.step, "eval": self.process.evaluate("val")})
-            if cfg.preview_every and self.state.step % cfg.preview_every == 0:
-                self.process.eval()
-                self.process.write_preview(self.out_dir / PREVIEW, self.state.step)
-            if self.state.step % cfg.ckpt_every == 0 or self.state.step == cfg.steps:
-                self._save_checkpoint()
             if should_stop is not None and self.state.step < cfg.steps and should_stop():
                 self._save_checkpoint()
                 self._log({"event": "stopped", "step": self.state.step})
@@ -263,6 +306,8 @@ class Trainer:
         bar.close()
         self._log({"event": "run_end", "step": self.state.step, "seconds": round(time.time() - t0, 2)})
         self.process.eval()
-        self.process.write_preview(self.out_dir / PREVIEW, self.state.step)
+        if self.world.is_main:
+            self.process.write_preview(self.out_dir / PREVIEW, self.state.step)
+        distributed.barrier(self.world)
         return {"steps": self.state.step, "seconds_this_run": time.time() - t0,
                 "rollbacks": self.state.rollbacks, "lr_scale": self.state.lr_scale}

@@ -19,6 +19,7 @@ from studio.modality import DataMissing, Modality
 
 if TYPE_CHECKING:
     from studio.families.base import GenerativeProcess
+    from studio.training.distributed import World
     from studio.training.recipe import Recipe
 
 REPO = manifest.REPO_ROOT
@@ -63,10 +64,15 @@ def pick_device(requested: str) -> str:
 
 # -- the four steps ----------------------------------------------------------------------------------
 def train(recipe: Recipe, config: dict[str, Any], data: dict[str, Any], run_dir: Path, device: str,
-          resume: bool, show_progress: bool) -> tuple[GenerativeProcess, dict[str, Any], list[Path]]:
-    """Every stage of the recipe through the one loop: (the last stage's process, summary, stage folders)."""
+          resume: bool, show_progress: bool, world: World | None = None) -> \
+        tuple[GenerativeProcess, dict[str, Any], list[Path]]:
+    """Every stage of the recipe through the one loop: (the last stage's process, summary, stage folders).
+    Under torchrun, ``world`` says which rank this is; every rank trains on its share of each batch."""
+    from studio.training.distributed import SINGLE
     from studio.training.loop import LoopConfig, Trainer
     from studio.training.recipe import stages
+
+    world = world or SINGLE
 
     summary: dict[str, Any] = {"rollbacks": 0}
     stage_dirs = []
@@ -74,7 +80,7 @@ def train(recipe: Recipe, config: dict[str, Any], data: dict[str, Any], run_dir:
         stage_dir = run_dir / stage if stage else run_dir
         stage_dirs.append(stage_dir)
         trainer = Trainer(process, batches, LoopConfig(**loop_cfg), stage_dir, device=device, resume=resume,
-                          show_progress=show_progress)
+                          show_progress=show_progress, world=world)
         result = trainer.fit()
         summary = {**result, "rollbacks": summary["rollbacks"] + result["rollbacks"]}
     process.cpu().eval()
@@ -140,15 +146,23 @@ def run(family: str, modalities: Sequence[Modality], argv: list[str] | None = No
     out_root = Path(args.out_dir) if args.out_dir else (
         REPO / "runs" / "tiny" / "trained" if args.preset == "tiny" else manifest.TRAINED_DIR)
     run_dir = Path(args.run_dir) if args.run_dir else REPO / "runs" / args.preset / config["id"]
-    device = pick_device(args.device)
+    from studio.training import distributed
+
+    world = distributed.world_from_env()  # torchrun sets it; a plain run is rank 0 of 1
+    device = distributed.start(world, pick_device(args.device))
     try:
         data = recipes.load_data(args.data_dir)
     except DataMissing as exc:
         raise SystemExit(f"error: {exc}") from None
 
     t0 = time.time()
-    process, summary, stage_dirs = train(recipe, config, data, run_dir, device, resume=not args.fresh,
-                                         show_progress=not args.quiet)
+    try:
+        process, summary, stage_dirs = train(recipe, config, data, run_dir, device, resume=not args.fresh,
+                                             show_progress=not args.quiet, world=world)
+    finally:
+        distributed.stop(world)
+    if not world.is_main:  # rank 0 exports, evaluates and registers
+        return {"entry": None, "metrics": {}, "summary": summary, "process": process, "exported": None}
     entry_dir = out_root / config["id"]
     entry_dir.mkdir(parents=True, exist_ok=True)
     exported = process.export(entry_dir)

@@ -66,7 +66,11 @@ def random_batches(train: torch.Tensor, batch_size: int, seed: int, device: str 
 
 
 def stages(recipe: Recipe, config: dict[str, Any], data: dict[str, Any], device: str) -> Iterator[Stage]:
-    """The training stages of a recipe, in order."""
+    """The training stages of a recipe, in order. The weights start from the loop's seed, so the same command
+    starts from the same weights (and every process of a distributed run builds the same model)."""
+    import torch
+
+    torch.manual_seed(config["loop"].get("seed", 0))
     if recipe.stages is not None:
         yield from recipe.stages(config, data, device)
         return

@@ -48,10 +48,23 @@ def describe(registry: ModelRegistry, schema: MetricSchema, model_id: object, ho
     if isinstance(model, str):
         return model
     parts = [model.id, model.entry["family"].upper(), *([how] if how else []), f"{model.entry['steps']} steps",
-             f"runs on `{model.generator.provider}`"]
+             f"runs on `{model.generator.provider}` in {precision_text(model.entry)}"]
     verdict = schema.verdict(model.metrics)
     return (f"**{parts[0]}** · " + " · ".join(parts[1:]) + "\n\n" + metrics_markdown(schema, model.metrics) +
             f"\n\n{verdict[:1].upper()}{verdict[1:]}.")
+
+
+def precision_text(entry: dict) -> str:
+    """Which arithmetic a panel's model runs: fp32, or its variant's precision and how it was made."""
+    if "variant" not in entry:
+        return "fp32"
+    return f"{entry['precision']} ({entry['method']})" if entry.get("method") else entry["precision"]
+
+
+def variant_label(entry: dict) -> str:
+    speed = entry.get("speedup") or {}
+    faster = f", {min(speed.values()):.1f}x faster" if speed else ""
+    return f"{entry['base']} · {entry['precision']}{faster}"
 
 
 def is_stepped(registry: ModelRegistry, model_id: object) -> bool:
@@ -61,13 +74,17 @@ def is_stepped(registry: ModelRegistry, model_id: object) -> bool:
 
 
 def model_choices(registry: ModelRegistry, modality: str, need: str | None = None,
-                  latent_only: bool = False) -> list[tuple[str, str]]:
+                  latent_only: bool = False, variants: bool = False) -> list[tuple[str, str]]:
     """(label, id) for a dropdown: the modality's models, those with an ``need`` file (e.g. "encoder") or a
-    latent space only when asked; an unavailable one says so in its label."""
+    latent space only when asked; with ``variants``, each model's registered variants (e.g. int8) after it.
+    An unavailable one says so in its label."""
     choices = []
     for model_id in registry.ids(modality):
         model = registry.get(model_id)
         if (need and need not in model.entry) or (latent_only and model.entry.get("kind", "one-shot") != "one-shot"):
             continue
         choices.append((model_id if model.available else f"{model_id} (unavailable)", model_id))
+        for variant in registry.variants_of(model_id) if variants else []:
+            label = variant_label(variant.entry)
+            choices.append((label if variant.available else f"{label} (unavailable)", variant.id))
     return choices

@@ -51,6 +51,23 @@ def test_generate_returns_a_grid_of_the_requested_size(client, app_server):
     assert "Class histogram" in info and "every class 10%" in info  # the chart's text summary
 
 
+def test_an_int8_variant_draws_nearly_the_same_grid_and_says_its_precision(client, app_server):
+    data = json.loads((app_server["trained"] / "manifest.json").read_text())
+    variants = [f"{e['id']}@{name}" for e in data["models"] if e["modality"] == "image"
+                for name in e.get("variants", {})]
+    if not variants:
+        pytest.skip("no image model has a registered variant (python scripts/quantize.py --register)")
+    base = variants[0].split("@")[0]
+    fast_path, fast_info, _ = client.predict(variants[0], 7, 16, api_name="/generate_left")
+    slow_path, slow_info, _ = client.predict(base, 7, 16, api_name="/generate_right")
+    assert "in int8" in fast_info and "in fp32" in slow_info
+    import numpy as np
+
+    fast, slow = (np.asarray(Image.open(p).convert("L"), dtype=np.float32) for p in (fast_path, slow_path))
+    assert fast.shape == slow.shape
+    assert 0 < np.abs(fast - slow).mean() < 12  # another file, the same pictures to within a few grey levels
+
+
 def test_same_seed_gives_the_same_grid(client, app_server):
     model = _good_ids(app_server)[0]
     a = Image.open(client.predict(model, 3, 4, api_name="/generate_left")[0]).tobytes()

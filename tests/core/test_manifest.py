@@ -74,3 +74,41 @@ def test_every_text_model_meets_the_diversity_bar_and_the_vae_uses_its_latent():
     if "text-vae" in entries:
         vae = json.loads(manifest.path_of(entries["text-vae"], "metrics").read_text())
         assert vae["active_units"] >= 4 and vae["kl_nats"] > 0
+
+
+VARIANTS = [v for e in ENTRIES for v in manifest.variants(e)]
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=[v["id"] for v in VARIANTS])
+def test_a_registered_variant_follows_the_contract_and_earned_its_place(variant):
+    """scripts/quantize.py registers a variant only if it keeps the main metric within 5% and is 1.3x faster."""
+    path = manifest.path_of(variant, "onnx")
+    assert path.stat().st_size < MAX_ONNX_BYTES
+    info = validate_file(path)
+    assert (info.family, info.modality) == (variant["family"], variant["modality"])
+    assert manifest.get(variant["id"])["sha256"] == manifest.sha256_of(path)
+    modality = BY_NAME[variant["modality"]]
+    key = modality.judge().MAIN_METRICS[0]
+    base = json.loads(manifest.path_of(manifest.get(variant["base"]), "metrics").read_text())
+    own = json.loads(manifest.path_of(variant, "metrics").read_text())
+    assert abs(own[key] - base[key]) <= 0.05 * abs(base[key])
+    assert min(variant["speedup"].values()) >= 1.3
+
+
+def test_an_unknown_variant_names_the_ones_there_are():
+    with pytest.raises(manifest.ManifestError, match="no 'fp4' variant"):
+        manifest.get("image-gan@fp4")
+
+
+def test_a_variant_with_a_changed_file_is_reported(tmp_path):
+    import shutil
+
+    entry = manifest.get("image-gan")
+    shutil.copytree(manifest.TRAINED_DIR / "image-gan", tmp_path / "image-gan")
+    shutil.copyfile(manifest.path_of(entry, "onnx"), tmp_path / "image-gan" / "generator.fp4.onnx")
+    variant = {"onnx": "image-gan/generator.fp4.onnx", "sha256": "0" * 64, "metrics": "image-gan/metrics.fp4.json",
+               "precision": "fp4"}
+    manifest.upsert({**entry, "variants": {"fp4": variant}}, tmp_path)
+    problems = manifest.verify(tmp_path)
+    assert any("image-gan@fp4" in p and "sha256" in p for p in problems)
+    assert any("image-gan@fp4" in p and "metrics.fp4.json is missing" in p for p in problems)
