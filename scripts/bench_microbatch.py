@@ -59,7 +59,8 @@ def main() -> int:
                f"{min(p95s['on']) / min(p95s['off']):.2f}x.")
     print(verdict)
     if args.out:
-        atomic_write_text(args.out, f"# `python scripts/bench_microbatch.py`\n\n{cpu_model()}, {os.cpu_count()} cores; "
+        command = "python scripts/bench_microbatch.py" + (f" --rounds {args.rounds}" if args.rounds > 1 else "")
+        atomic_write_text(args.out, f"# `{command}`\n\n{cpu_model()}, {os.cpu_count()} cores; "
                           f"clients and server on one machine. The `distinct` mix: /generate_left, 16 image-gan "
                           f"images, a seed per request.\n\n"
                           + HEADER.replace("| mix |", "| micro-batching |") + "\n" + "\n".join(rows)
