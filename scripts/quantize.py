@@ -115,12 +115,10 @@ def register(entry: dict, variant: Path, metrics: dict, kind: str, speed: dict[i
     """``variant`` becomes ``entry``'s served int8 variant: its file and metrics beside the fp32 ones."""
     import shutil
 
-    from studio.atomic import atomic_write_json
+    from studio.atomic import atomic_write, atomic_write_json
 
     folder = manifest.path_of(entry, "onnx").parent
-    target = folder / "generator.int8.onnx"
-    shutil.copyfile(variant, folder / ".generator.int8.tmp")
-    (folder / ".generator.int8.tmp").replace(target)
+    target = atomic_write(folder / "generator.int8.onnx", lambda tmp: shutil.copyfile(variant, tmp))
     atomic_write_json(folder / "metrics.int8.json", {**metrics, "quantization": kind})
     method = {"static": "static QDQ, calibrated on its own noise",
               "dynamic": "dynamic: int8 weights, activations quantized on the fly"}[kind]

@@ -44,8 +44,7 @@ class MicroBatcher:
         self._lock = threading.Lock()
         self._pending: list[_Request] = []
         self._leader_waiting = False
-        self.batches_run = 0  # how many session calls served how many requests: for the tests and the bench
-        self.requests_served = 0
+        self.requests_served = 0  # for the tests
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         if len(z) >= self.max_rows:
@@ -54,7 +53,8 @@ class MicroBatcher:
         with self._lock:
             self._pending.append(request)
             lead = not self._leader_waiting
-            self._leader_waiting = True if lead else self._leader_waiting
+            if lead:
+                self._leader_waiting = True
         if lead:
             time.sleep(self.window)  # let the others who arrive now join this batch
             with self._lock:
@@ -78,7 +78,6 @@ class MicroBatcher:
             for r in group:
                 r.error = exc
         finally:
-            self.batches_run += 1
             self.requests_served += len(group)
             for r in group:
                 r.done.set()

@@ -83,21 +83,20 @@ def session_options(path: str | Path | None = None, threads: int | None = None) 
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if threads:
         opts.intra_op_num_threads = threads
-    nodes, _ = _facts(path)
     # see the module docstring for both
     opts.enable_cpu_mem_arena = False
-    if nodes > LONG_GRAPH_NODES:
+    if _nodes_or_zero(path) > LONG_GRAPH_NODES:
         opts.enable_mem_reuse = False
     return opts
 
 
-def _facts(path: str | Path | None) -> tuple[int, dict[str, str]]:
+def _nodes_or_zero(path: str | Path | None) -> int:
     if path is None:
-        return 0, {}
+        return 0
     try:
-        return file_facts(path)
+        return node_count(path)
     except (OSError, ValueError, IndexError, UnicodeDecodeError):  # not a readable ONNX file: ORT will say so
-        return 0, {}
+        return 0
 
 
 def cpu_session(path: str | Path) -> ort.InferenceSession:
