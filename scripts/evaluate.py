@@ -78,9 +78,11 @@ def main() -> None:
         recorded = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
         n = args.samples or recorded.get("n_samples", protocol.n_samples)
         seed = args.seed if args.seed is not None else recorded.get("seed", protocol.seed)
+        sampling = recorded.get("sampling")  # the model's default sampling (scripts/choose_sampling.py)
         fresh = evaluate_file(manifest.path_of(entry, "onnx", root), protocol, n_samples=n, seed=seed,
-                              reference=references[modality.name], device=args.device)
-        print(f"\n{entry['id']}  ({n} {schema.sample_noun}, seed {seed}, {fresh['provider']})")
+                              reference=references[modality.name], device=args.device, sampling=sampling)
+        at = "".join(f", {k.replace('_', '-')} {v:g}" for k, v in (sampling or {}).items())
+        print(f"\n{entry['id']}  ({n} {schema.sample_noun}, seed {seed}{at}, {fresh['provider']})")
         print(f"  {'metric':<22} {'recorded':>12} {'recomputed':>12}")
         for key in schema.compared:
             old, new = recorded.get(key), fresh[key]

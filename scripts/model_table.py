@@ -28,7 +28,8 @@ def table(modality, entries: list[dict], root: Path) -> list[str]:  # noqa: ANN0
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     records = [(e, json.loads(manifest.path_of(e, "metrics", root).read_text())) for e in entries]
     for entry, m in records:
-        cells = [entry["id"], *(schema.format(k, m.get(k)) for k in schema.table), likelihood_text(m),
+        cells = [entry["id"] + sampling_note(m), *(schema.format(k, m.get(k)) for k in schema.table),
+                 likelihood_text(m),
                  f"{m['params']:,}", f"{m['onnx_bytes'] / 1024:.0f} KiB", f"{m['train_minutes']:.1f}",
                  str(entry["steps"])]
         lines.append("| " + " | ".join(cells) + " |")
@@ -36,6 +37,33 @@ def table(modality, entries: list[dict], root: Path) -> list[str]:  # noqa: ANN0
         m = records[0][1]
         cells = [schema.real_label, *(schema.format(k, m.get(k + REAL_SUFFIX)) if k + REAL_SUFFIX in m else ""
                                     for k in schema.table), "", "", "", "", ""]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def sampling_note(metrics: dict) -> str:
+    """What follows a model's id when it samples at a chosen default (scripts/choose_sampling.py):
+    " (T 0.9, top-k 16)"; nothing otherwise."""
+    sampling = metrics.get("sampling")
+    if not sampling:
+        return ""
+    top_k = f", top-k {sampling['top_k']}" if sampling.get("top_k") else ""
+    return f" (T {sampling.get('temperature', 1.0):g}{top_k})"
+
+
+def temperature_table(modality, entries: list[dict], root: Path) -> list[str]:  # noqa: ANN001
+    """Each model with a chosen default sampling: its numbers there and at temperature 1."""
+    schema, lines = modality.schema, []
+    for entry in entries:
+        m = json.loads(manifest.path_of(entry, "metrics", root).read_text())
+        if "at_temperature_1" not in m:
+            continue
+        if not lines:
+            keys = list(m["at_temperature_1"])
+            lines = ["| model | default sampling | " + " | ".join(schema.metric(k).header for k in keys) + " |",
+                     "|" + "---|" * (len(keys) + 2)]
+        cells = [entry["id"], sampling_note(m).strip(" ()")]
+        cells += [f"{schema.format(k, m[k])} / {schema.format(k, v)}" for k, v in m["at_temperature_1"].items()]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -51,6 +79,10 @@ def main() -> None:
         if chosen:
             print(f"\n### {modality.title}\n")
             print("\n".join(table(modality, chosen, root)))
+            at_one = temperature_table(modality, chosen, root)
+            if at_one:
+                print("\nEach cell: at the default sampling (chosen on validation data) / at temperature 1.\n")
+                print("\n".join(at_one))
     for name, key, what in (("metrics.json", "test_accuracy", "Reference classifier test accuracy"),
                             ("text_metrics.json", "valid_bits_per_char", "Reference character model, bits/char "
                                                                           "on held-out lines")):

@@ -27,19 +27,15 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a record is out of date")
     args = parser.parse_args()
     from studio.atomic import atomic_write_json, atomic_write_text
-    from studio.training.cards import card_text
+    from studio.training.cards import registered_card
 
     root = Path(args.trained_dir)
     stale = []
     for entry in manifest.entries(root):
-        modality = BY_NAME[entry["modality"]]
-        recipes = modality.recipes()
         metrics_path, card_path = manifest.path_of(entry, "metrics", root), manifest.path_of(entry, "card", root)
         old = json.loads(metrics_path.read_text())
-        metrics = modality.schema.migrate(old)
-        config = json.loads(manifest.path_of(entry, "config", root).read_text())
-        card = card_text(entry=entry, config=config, metrics=metrics, schema=modality.schema,
-                         description=recipes.RECIPES[entry["family"]].description, provenance=recipes.PROVENANCE)
+        metrics = BY_NAME[entry["modality"]].schema.migrate(old)
+        card = registered_card(entry, root, metrics)
         for path, new, changed in ((metrics_path, metrics, metrics != old),
                                    (card_path, card, card != card_path.read_text())):
             if changed:

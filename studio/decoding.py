@@ -87,6 +87,24 @@ def generate(step: StepFn, n: int, length: int, bos: int, cache_shape: tuple[int
     return np.concatenate(parts, axis=1)
 
 
+def sequence_nll(step: StepFn, tokens: np.ndarray, bos: int, cache_shape: tuple[int, int, int]) -> np.ndarray:
+    """Teacher-forced negative log-likelihood, in nats, of every token of ``tokens`` int64 [n, T] after BOS:
+    float64 [n, T]. One step per token through the cache, so it scores the exported graph itself."""
+    layers, heads, head_dim = cache_shape
+    n, length = tokens.shape
+    empty = np.zeros((layers, 2, n, heads, 0, head_dim), dtype=np.float32)
+    logits, past = step(np.full((n, 1), bos, dtype=np.int64), empty)
+    nll = np.empty((n, length), dtype=np.float64)
+    for t in range(length):
+        scaled = logits.astype(np.float64)  # (n, V): the whole softmax, as training scored it
+        top = scaled.max(axis=1)
+        log_norm = top + np.log(np.exp(scaled - top[:, None]).sum(axis=1))
+        nll[:, t] = log_norm - scaled[np.arange(n), tokens[:, t]]
+        if t < length - 1:
+            logits, past = step(tokens[:, t : t + 1].astype(np.int64), past)
+    return nll
+
+
 def ort_step(session, bind_cache: bool | None = None) -> StepFn:  # noqa: ANN001 - an onnxruntime.InferenceSession
     """A step over an ORT session. With ``bind_cache`` the cache stays an OrtValue on the session's device
     between steps (I/O binding): a step reads the previous step's ``present`` where it lies instead of a

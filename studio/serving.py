@@ -41,6 +41,11 @@ class ServedModel:
         return self.generator is not None
 
     @property
+    def sampling(self) -> dict[str, Any]:
+        """The default sampling settings its numbers were scored with (e.g. {"temperature": 0.9}); {} for none."""
+        return dict(self.metrics.get("sampling") or {})
+
+    @property
     def rebuild_command(self) -> str:
         return self.entry.get("rebuild") or (
             f"python scripts/train_{self.entry['family']}.py --modality {self.entry['modality']}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,10 +26,13 @@ class Protocol:
     n_samples: int  # the recorded count
     seed: int  # the recorded noise seed
     open_reference: Callable[[str], Any]  # device -> the frozen reference (raises FileNotFoundError naming its fix)
-    draw: Callable[[Generator, int, int], Any]  # (generator, n, seed) -> samples
+    draw: Callable[..., Any]  # (generator, n, seed, **sampling) -> samples
     score: Callable[[Any, Any], dict[str, Any]]  # (samples, reference) -> flat metrics
     real_baseline: Callable[[Any], dict[str, Any]]  # reference -> what real data scores as if it were samples
     real_baseline_what: str  # one line on what real_baseline scores
+    #: sampling settings ``draw`` takes besides (n, seed), e.g. ("temperature", "top_k"); a model's default ones
+    #: are recorded in its metrics.json as ``sampling`` (scripts/choose_sampling.py picks them on validation data)
+    sampling_options: tuple[str, ...] = ()
 
 
 #: The first samples of an evaluation are fingerprinted, so a test can check cheaply that the ONNX file still
@@ -43,24 +46,40 @@ def sample_digest(samples: Any) -> str:
     return hashlib.sha256(f"{head.shape}{head.dtype}".encode() + head.tobytes()).hexdigest()
 
 
+def check_sampling(protocol: Protocol, sampling: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``sampling`` as keyword arguments for ``protocol.draw``; raises ValueError naming what it accepts."""
+    sampling = dict(sampling or {})
+    unknown = sorted(set(sampling) - set(protocol.sampling_options))
+    if unknown:
+        accepted = ", ".join(protocol.sampling_options) or "none"
+        raise ValueError(f"the {protocol.modality} protocol draws no samples with {', '.join(unknown)}; "
+                         f"it accepts: {accepted}")
+    return sampling
+
+
 def evaluate(generator: Generator, protocol: Protocol, reference: Any, n_samples: int | None = None,
-             seed: int | None = None) -> dict[str, Any]:
-    """Score ``n_samples`` samples of ``generator`` drawn with ``seed`` (the protocol's by default)."""
+             seed: int | None = None, sampling: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Score ``n_samples`` samples of ``generator`` drawn with ``seed`` (the protocol's by default) and the
+    ``sampling`` settings (e.g. {"temperature": 0.9}; none: the model's plain draw, temperature 1)."""
     if generator.info.modality != protocol.modality:
         raise ValueError(f"{generator.path} is a {generator.info.modality} generator, not a {protocol.modality} one")
     n = protocol.n_samples if n_samples is None else n_samples
     seed = protocol.seed if seed is None else seed
+    options = check_sampling(protocol, sampling)
     t0 = time.perf_counter()
-    samples = protocol.draw(generator, n, seed)
+    samples = protocol.draw(generator, n, seed, **options)
     seconds = time.perf_counter() - t0
     metrics = protocol.score(samples, reference)
     metrics.update({"n_samples": n, "seed": seed, "eval_samples_per_s": n / seconds, "provider": generator.provider,
                     "sample_digest": sample_digest(samples), "sample_digest_n": min(n, DIGEST_SAMPLES)})
+    if options:
+        metrics["sampling"] = options
     return metrics
 
 
 def evaluate_file(onnx_path: str | Path, protocol: Protocol, n_samples: int | None = None, seed: int | None = None,
-                  reference: Any = None, device: str = "auto") -> dict[str, Any]:
+                  reference: Any = None, device: str = "auto", sampling: Mapping[str, Any] | None = None
+                  ) -> dict[str, Any]:
     """``evaluate`` on the generator in ``onnx_path``, opening the protocol's reference when none is given."""
     reference = protocol.open_reference(device) if reference is None else reference
-    return evaluate(load_generator(onnx_path, device=device), protocol, reference, n_samples, seed)
+    return evaluate(load_generator(onnx_path, device=device), protocol, reference, n_samples, seed, sampling)

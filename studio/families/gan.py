@@ -7,6 +7,7 @@ generator is the EMA copy, which averages out the oscillation GAN training leave
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,12 +52,17 @@ class GANProcess(GenerativeProcess):
                  sample_shape: tuple[int, ...], lr_g: float = 1e-4, lr_d: float = 4e-4,
                  betas: tuple[float, float] = (0.0, 0.9), head: type[nn.Module] | None = None,
                  preview_fn: Any = None, objective: str = "hinge", gp_weight: float = 10.0, g_every: int = 1,
-                 real_view: nn.Module | None = None, charset: str | None = None, batch_example: Any = None):
+                 real_view: nn.Module | None = None, charset: str | None = None, batch_example: Any = None,
+                 feature_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+                 feature_weight: float = 0.0):
         super().__init__(modality=modality, charset=charset, batch_example=batch_example)
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, not {objective!r}")
         self.objective, self.gp_weight, self.g_every = objective, gp_weight, g_every
         self.real_view = real_view  # how a data batch meets the discriminator (e.g. ids -> one-hot)
+        # (real, fake) -> a distance between statistics of the two batches, added to the generator's loss
+        # times feature_weight (feature matching, Salimans et al. 2016); None: the adversarial loss alone
+        self.feature_loss, self.feature_weight = feature_loss, feature_weight
         self.generator = generator
         self.discriminator = discriminator
         self.generator_ema = deep_copy_frozen(generator)
@@ -108,9 +114,13 @@ class GANProcess(GenerativeProcess):
         finally:
             for p in self.discriminator.parameters():
                 p.requires_grad_(True)
-        if self.objective == "non-saturating":
-            return {"loss": F.softplus(-score).mean()}  # -log sigmoid(D(G(z)))
-        return {"loss": -score.mean()}
+        # -log sigmoid(D(G(z))) for the original loss; -D(G(z)) for the hinge and WGAN-GP
+        adversarial = F.softplus(-score).mean() if self.objective == "non-saturating" else -score.mean()
+        if self.feature_loss is None or not self.feature_weight:
+            return {"loss": adversarial}
+        matched = self.feature_loss(self.real_view(real) if self.real_view is not None else real, fake)
+        return {"loss": adversarial + self.feature_weight * matched, "adversarial": adversarial,
+                "feature_match": matched}
 
     def phases(self) -> list[Phase]:
         return [

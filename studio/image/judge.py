@@ -7,6 +7,7 @@ import functools
 import numpy as np
 
 from studio.image.codec import make_grid
+from studio.image.protocol import draw
 from studio.manifest import HELDOUT_DIR
 from studio.serving import ModelRegistry
 from studio.ui.inputs import generator_for
@@ -40,4 +41,4 @@ def real_item(index: int) -> str:
 
 
 def model_item(registry: ModelRegistry, model_id: str, seed: int) -> str:
-    return _picture(generator_for(registry, model_id).sample(1, seed=seed)[0])
+    return _picture(draw(generator_for(registry, model_id), 1, seed, **registry.get(model_id).sampling)[0])

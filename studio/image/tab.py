@@ -9,6 +9,7 @@ import gradio as gr
 from studio.image import MODALITY
 from studio.image.codec import make_grid
 from studio.image.data import CLASS_NAMES
+from studio.image.protocol import draw
 from studio.runtime import slerp_noise
 from studio.serving import ModelRegistry
 from studio.ui import charts
@@ -73,7 +74,8 @@ def _described(registry: ModelRegistry, model_id: str) -> tuple[str, str]:
 @remembered
 def grid_file(registry: ModelRegistry, model_id: str, seed: int, count: int) -> str:
     """PNG of ``count`` images from ``model_id`` for ``seed`` (deterministic, so finished files are reused)."""
-    images = generator_for(registry, model_id).sample(count, seed=seed)  # (count, 28, 28, 1) uint8
+    generator = generator_for(registry, model_id)
+    images = draw(generator, count, seed, **registry.get(model_id).sampling)  # (count, 28, 28, 1) uint8
     return png_path(make_grid(images, scale=GRID_SCALE), f"{model_id}-seed{seed}-n{count}")
 
 
@@ -101,7 +103,8 @@ def strip_file(registry: ModelRegistry, model_id: str, a: int, b: int, n: int) -
     if not generator.z_dim:
         raise gr.Error(f"'{model_id}' draws its samples token by token and has no latent noise to walk through. "
                        "Pick a latent model (GAN, VAE or flow).")
-    images = generator.run(slerp_noise(generator.z_dim, a, b, n))  # (n, 28, 28, 1)
+    temperature = registry.get(model_id).sampling.get("temperature", 1.0)  # the noise scale its grids use
+    images = generator.run(slerp_noise(generator.z_dim, a, b, n) * temperature)  # (n, 28, 28, 1)
     return png_path(make_grid(images, columns=n, scale=GRID_SCALE), f"{model_id}-path-{a}-{b}-{n}")
 
 

@@ -42,6 +42,15 @@ def card_text(*, entry: dict[str, Any], config: dict[str, Any], metrics: dict[st
     if "likelihood_note" in metrics:
         head.append(f"| the likelihood is computed over | {metrics['likelihood_note']} | |")
     rows = head + rows
+    sampling = metrics.get("sampling")
+    sampling_line = ""
+    if sampling:
+        top_k = f", top-k {sampling['top_k']}" if sampling.get("top_k") else ""
+        at_one = ", ".join(f"{schema.metric(k).label} {schema.format(k, v)}"
+                           for k, v in metrics.get("at_temperature_1", {}).items())
+        sampling_line = (f" Samples are drawn at temperature {sampling.get('temperature', 1.0):g}{top_k}, the default "
+                         "chosen on validation data by `scripts/choose_sampling.py`"
+                         + (f"; at temperature 1: {at_one}." if at_one else "."))
     hist = metrics.get("class_histogram")
     hist_line = f"\nClass histogram (share per class): {', '.join(f'{h:.3f}' for h in hist)}\n" if hist else ""
     return f"""# {entry['id']}
@@ -57,7 +66,7 @@ def card_text(*, entry: dict[str, Any], config: dict[str, Any], metrics: dict[st
 ## Metrics
 
 Computed from `generator.onnx` in ONNX Runtime on {metrics.get('n_samples', '?')} {schema.sample_noun}, noise seed \
-{metrics.get('seed', '?')}. The last column is what the held-out data itself scores, where that applies.
+{metrics.get('seed', '?')}.{sampling_line} The last column is what the held-out data itself scores, where that applies.
 
 | metric | value | {schema.real_label} |
 |---|---|---|
@@ -71,6 +80,20 @@ Computed from `generator.onnx` in ONNX Runtime on {metrics.get('n_samples', '?')
 
 ![preview](preview.png)
 """
+
+
+def registered_card(entry: dict[str, Any], root: Path, metrics: dict[str, Any]) -> str:
+    """The card of a registered model from its entry, its config.json, ``metrics`` and its recipe's description."""
+    import json
+
+    from studio import manifest
+    from studio.modalities import BY_NAME
+
+    modality = BY_NAME[entry["modality"]]
+    recipes = modality.recipes()
+    config = json.loads(manifest.path_of(entry, "config", root).read_text())
+    return card_text(entry=entry, config=config, metrics=metrics, schema=modality.schema,
+                     description=recipes.RECIPES[entry["family"]].description, provenance=recipes.PROVENANCE)
 
 
 def write_card(path: Path, **fields: Any) -> None:

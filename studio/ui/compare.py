@@ -83,7 +83,8 @@ def rescore(registry: ModelRegistry, modality: Modality, n_samples: int, seed: i
     live = {}
     for i, model_id in enumerate(ids):
         report(i / len(ids), desc=f"scoring {model_id} ({i + 1} of {len(ids)}, {n_samples:,} samples)")
-        live[model_id] = evaluate(registry.get(model_id).generator, protocol, reference, n_samples, seed)
+        model = registry.get(model_id)
+        live[model_id] = evaluate(model.generator, protocol, reference, n_samples, seed, model.metrics.get("sampling"))
         release_free_memory()  # each model's samples and activations, before the next one's
     report(1.0, desc="done")
     return live

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from studio.contract import StepInfo, validate_file
-from studio.decoding import choose, generate, torch_step
+from studio.decoding import choose, generate, ort_step, sequence_nll, torch_step
 from studio.runtime import AutoregressiveGenerator, load_generator
 from studio.training.loop import LoopConfig, Trainer
 from tests.builders import build_tiny, random_batches
@@ -52,6 +52,17 @@ def test_cache_and_recompute_give_the_same_samples(exported):
     cached = gen.tokens(4, seed=7, temperature=1.0, top_k=5)
     recomputed = gen.tokens(4, seed=7, temperature=1.0, top_k=5, use_cache=False)
     np.testing.assert_array_equal(cached, recomputed)
+
+
+def test_teacher_forced_nll_through_the_exported_graph_is_the_training_nll(exported):
+    process, report, _ = exported
+    gen = load_generator(report["onnx"], device="cpu")
+    tokens = torch.randint(0, process.vocab - 1, (5, 49), generator=torch.Generator().manual_seed(2))
+    info = gen.info
+    ours = sequence_nll(ort_step(gen.session), tokens.numpy(), info.bos, (info.layers, info.heads, info.head_dim))
+    with torch.no_grad():
+        reference = process.eval().token_nll(tokens).numpy()  # (5, 49) nats
+    np.testing.assert_allclose(ours, reference, rtol=1e-4, atol=1e-5)
 
 
 def test_samples_are_images_and_seeded(exported):

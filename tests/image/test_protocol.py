@@ -78,7 +78,7 @@ def test_recorded_metrics_reproduce_from_the_onnx_file(entry):
     `python scripts/evaluate.py --all` recomputes every model's."""
     recorded = json.loads(manifest.path_of(entry, "metrics").read_text())
     fresh = evaluate_file(manifest.path_of(entry, "onnx"), PROTOCOL, n_samples=recorded["n_samples"],
-                          seed=recorded["seed"], reference=REFERENCE, device="cpu")
+                          seed=recorded["seed"], reference=REFERENCE, device="cpu", sampling=recorded.get("sampling"))
     for key in ("fd", "precision", "recall", "density", "coverage", "kl_to_uniform"):
         assert fresh[key] == pytest.approx(recorded[key], rel=1e-3, abs=1e-4), key
     assert fresh["class_histogram"] == recorded["class_histogram"]
@@ -91,5 +91,21 @@ def test_the_onnx_file_draws_the_samples_its_numbers_were_computed_from(entry):
 
     recorded = json.loads(manifest.path_of(entry, "metrics").read_text())
     generator = load_generator(manifest.path_of(entry, "onnx"), device="cpu")
-    head = PROTOCOL.draw(generator, recorded["sample_digest_n"], recorded["seed"])
+    head = PROTOCOL.draw(generator, recorded["sample_digest_n"], recorded["seed"], **recorded.get("sampling", {}))
     assert sample_digest(head) == recorded["sample_digest"]
+
+
+def test_sampling_settings_change_the_draw_and_are_recorded():
+    flow = next(e for e in IMAGE_ENTRIES if e["family"] == "flow")
+    plain = evaluate_file(manifest.path_of(flow, "onnx"), PROTOCOL, n_samples=200, seed=3, reference=REFERENCE,
+                          device="cpu")
+    cooled = evaluate_file(manifest.path_of(flow, "onnx"), PROTOCOL, n_samples=200, seed=3, reference=REFERENCE,
+                           device="cpu", sampling={"temperature": 0.5})
+    assert "sampling" not in plain and cooled["sampling"] == {"temperature": 0.5}
+    assert cooled["sample_digest"] != plain["sample_digest"]  # the noise really was scaled
+    with pytest.raises(ValueError, match="no top-k"):
+        evaluate_file(manifest.path_of(flow, "onnx"), PROTOCOL, n_samples=10, reference=REFERENCE, device="cpu",
+                      sampling={"top_k": 8})
+    with pytest.raises(ValueError, match="accepts: temperature, top_k"):
+        evaluate_file(manifest.path_of(flow, "onnx"), PROTOCOL, n_samples=10, reference=REFERENCE, device="cpu",
+                      sampling={"beam": 2})
