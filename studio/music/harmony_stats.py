@@ -6,9 +6,11 @@ batch's (Salimans et al. 2016's feature matching):
 - the pitch-class profile's circular autocorrelation: how often two pitch classes k semitones apart sound in
   one fragment. It is the same in every key, so it asks for tonality without fixing a key (the data are in
   twelve transpositions), and a diatonic fragment's is far from a chromatic one's;
-- for every pair of voices, the distribution of the signed interval between them (upper minus lower, in
-  semitones) at the steps where both start a note: consonance is in it, and so is a crossing (a negative
-  interval) and the spacing of the voices.
+- for every pair of voices, how often per step both start a note at each signed interval (upper minus
+  lower, in semitones): consonance is in it, so is a crossing (a negative interval) and the spacing of the
+  voices, and so is how often the voices move together. It is not normalised per fragment: a generator that
+  holds one chord for four bars starts almost no notes, and that shows (normalised, it did not: a feature-
+  matched run learned to hold one chord).
 
 Both are computed from token probabilities [B, 4V, T] (one-hot for real fragments), so the generator's
 softmax gets gradients.
@@ -44,7 +46,8 @@ def pitch_class_autocorrelation(probs: torch.Tensor, vocab: int) -> torch.Tensor
 
 
 def interval_distributions(probs: torch.Tensor, vocab: int) -> torch.Tensor:
-    """For each voice pair, the distribution of the signed interval between simultaneous onsets: [pairs, 91]."""
+    """For each voice pair, the mean per step of the chance that both start a note at each signed interval:
+    [pairs, 91] (a row sums to how often the two voices start notes together)."""
     pitches = _pitch_probs(probs, vocab)  # (B, 4, P, T)
     b, _, p, t = pitches.shape
     # The interval distribution at a step is the cross-correlation of the two voices' pitch distributions;
@@ -54,8 +57,7 @@ def interval_distributions(probs: torch.Tensor, vocab: int) -> torch.Tensor:
         hi = pitches[:, upper].permute(0, 2, 1).reshape(1, b * t, p)  # (1, B*T, P)
         lo = pitches[:, lower].permute(0, 2, 1).reshape(b * t, 1, p)  # (B*T, 1, P)
         corr = torch.nn.functional.conv1d(hi, lo, padding=p - 1, groups=b * t)  # (1, B*T, 2P-1): lag = hi - lo
-        hist = corr[0].sum(dim=0)  # (2P-1,)
-        out.append(hist / hist.sum().clamp_min(1e-8))
+        out.append(corr[0].mean(dim=0))  # (2P-1,): per step, the chance both start a note this far apart
     return torch.stack(out)  # (pairs, 2P-1), index P-1 is the unison
 
 
