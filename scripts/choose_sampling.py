@@ -59,6 +59,7 @@ def main() -> None:
 
     from studio.atomic import atomic_write_json, atomic_write_text
     from studio.evaluation.protocol import evaluate
+    from studio.image import MODALITY
     from studio.image.protocol import PROTOCOL, validation_reference
     from studio.modality import DataMissing
     from studio.runtime import load_generator
@@ -104,7 +105,7 @@ def main() -> None:
         record["at_temperature_1"] = {key: plain[key] for key in KEPT_AT_1}
         record["sampling_choice"] = {"by": CHOSEN_BY, "sweep": sweep}
         atomic_write_json(path, record)
-        atomic_write_text(manifest.path_of(entry, "card", root), registered_card(entry, root, record))
+        atomic_write_text(manifest.path_of(entry, "card", root), registered_card(MODALITY, entry, root, record))
         print(f"recorded in {path}: FD {default['fd']:.2f} and class KL {default['kl_to_uniform']:.3f} at "
               f"{chosen}; FD {plain['fd']:.2f} and class KL {plain['kl_to_uniform']:.3f} at temperature 1")
 

@@ -34,8 +34,9 @@ def main() -> None:
     for entry in manifest.entries(root):
         metrics_path, card_path = manifest.path_of(entry, "metrics", root), manifest.path_of(entry, "card", root)
         old = json.loads(metrics_path.read_text())
-        metrics = BY_NAME[entry["modality"]].schema.migrate(old)
-        card = registered_card(entry, root, metrics)
+        modality = BY_NAME[entry["modality"]]
+        metrics = modality.schema.migrate(old)
+        card = registered_card(modality, entry, root, metrics)
         for path, new, changed in ((metrics_path, metrics, metrics != old),
                                    (card_path, card, card != card_path.read_text())):
             if changed:

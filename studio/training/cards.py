@@ -7,6 +7,7 @@ from typing import Any
 
 from studio.atomic import atomic_write, atomic_write_text
 from studio.evaluation.schema import MetricSchema, likelihood_text
+from studio.modality import Modality
 
 #: Curve series a card plots: every loss term and the held-out likelihood logged during training.
 PLOTTED_EVAL = ("eval/likelihood", "eval/neg_elbo", "eval/nll", "eval/bits")
@@ -82,14 +83,13 @@ Computed from `generator.onnx` in ONNX Runtime on {metrics.get('n_samples', '?')
 """
 
 
-def registered_card(entry: dict[str, Any], root: Path, metrics: dict[str, Any]) -> str:
-    """The card of a registered model from its entry, its config.json, ``metrics`` and its recipe's description."""
+def registered_card(modality: Modality, entry: dict[str, Any], root: Path, metrics: dict[str, Any]) -> str:
+    """The card of a model registered under ``root``, from its entry, its config.json, ``metrics`` and its
+    recipe's description."""
     import json
 
     from studio import manifest
-    from studio.modalities import BY_NAME
 
-    modality = BY_NAME[entry["modality"]]
     recipes = modality.recipes()
     config = json.loads(manifest.path_of(entry, "config", root).read_text())
     return card_text(entry=entry, config=config, metrics=metrics, schema=modality.schema,
