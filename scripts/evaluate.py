@@ -47,6 +47,7 @@ def main() -> None:
     args = parse_args()
     from studio.atomic import atomic_write_json
     from studio.evaluation.protocol import evaluate_file
+    from studio.evaluation.schema import sampling_label
 
     if args.real_baseline:
         real_baseline(args.device)
@@ -81,7 +82,7 @@ def main() -> None:
         sampling = recorded.get("sampling")  # the model's default sampling (scripts/choose_sampling.py)
         fresh = evaluate_file(manifest.path_of(entry, "onnx", root), protocol, n_samples=n, seed=seed,
                               reference=references[modality.name], device=args.device, sampling=sampling)
-        at = "".join(f", {k.replace('_', '-')} {v:g}" for k, v in (sampling or {}).items())
+        at = f", {sampling_label(sampling)}" if sampling else ""
         print(f"\n{entry['id']}  ({n} {schema.sample_noun}, seed {seed}{at}, {fresh['provider']})")
         print(f"  {'metric':<22} {'recorded':>12} {'recomputed':>12}")
         for key in schema.compared:

@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from studio import manifest  # noqa: E402
-from studio.evaluation.schema import REAL_SUFFIX, likelihood_text  # noqa: E402
+from studio.evaluation.schema import REAL_SUFFIX, likelihood_text, sampling_label  # noqa: E402
 from studio.modalities import ALL  # noqa: E402
 
 
@@ -43,12 +43,8 @@ def table(modality, entries: list[dict], root: Path) -> list[str]:  # noqa: ANN0
 
 def sampling_note(metrics: dict) -> str:
     """What follows a model's id when it samples at a chosen default (scripts/choose_sampling.py):
-    " (T 0.9, top-k 16)"; nothing otherwise."""
-    sampling = metrics.get("sampling")
-    if not sampling:
-        return ""
-    top_k = f", top-k {sampling['top_k']}" if sampling.get("top_k") else ""
-    return f" (T {sampling.get('temperature', 1.0):g}{top_k})"
+    " (temperature 1.1, top-k 32)"; nothing otherwise."""
+    return f" ({sampling_label(metrics['sampling'])})" if metrics.get("sampling") else ""
 
 
 def temperature_table(modality, entries: list[dict], root: Path) -> list[str]:  # noqa: ANN001
@@ -62,7 +58,7 @@ def temperature_table(modality, entries: list[dict], root: Path) -> list[str]:  
             keys = list(m["at_temperature_1"])
             lines = ["| model | default sampling | " + " | ".join(schema.metric(k).header for k in keys) + " |",
                      "|" + "---|" * (len(keys) + 2)]
-        cells = [entry["id"], sampling_note(m).strip(" ()")]
+        cells = [entry["id"], sampling_label(m["sampling"])]
         cells += [f"{schema.format(k, m[k])} / {schema.format(k, v)}" for k, v in m["at_temperature_1"].items()]
         lines.append("| " + " | ".join(cells) + " |")
     return lines

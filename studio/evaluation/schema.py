@@ -80,6 +80,12 @@ def likelihood_text(metrics: Mapping[str, Any]) -> str:
             f"({LIKELIHOOD_KINDS.get(kind, kind)})")
 
 
+def sampling_label(sampling: Mapping[str, Any]) -> str:
+    """A recorded default sampling as text: "temperature 1.1, top-k 32" (top-k only where it is used)."""
+    top_k = f", top-k {sampling['top_k']}" if sampling.get("top_k") else ""
+    return f"temperature {sampling.get('temperature', 1.0):g}{top_k}"
+
+
 @dataclass(frozen=True)
 class MetricSchema:
     """A modality's metrics, in the order they are shown."""

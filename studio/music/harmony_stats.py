@@ -25,7 +25,6 @@ import torch
 from studio.music.data import FIRST_PITCH_TOKEN, NUM_PITCHES, PITCH_LOW, VOICES
 
 PAIRS = tuple(combinations(range(len(VOICES)), 2))  # (upper, lower) voice columns: soprano first
-INTERVALS = 2 * NUM_PITCHES - 1  # signed intervals -45..45
 
 
 def _pitch_probs(probs: torch.Tensor, vocab: int) -> torch.Tensor:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.atomic import atomic_write, atomic_write_text
-from studio.evaluation.schema import MetricSchema, likelihood_text
+from studio.evaluation.schema import MetricSchema, likelihood_text, sampling_label
 from studio.modality import Modality
 
 #: Curve series a card plots: every loss term and the held-out likelihood logged during training.
@@ -46,10 +46,9 @@ def card_text(*, entry: dict[str, Any], config: dict[str, Any], metrics: dict[st
     sampling = metrics.get("sampling")
     sampling_line = ""
     if sampling:
-        top_k = f", top-k {sampling['top_k']}" if sampling.get("top_k") else ""
         at_one = ", ".join(f"{schema.metric(k).label} {schema.format(k, v)}"
                            for k, v in metrics.get("at_temperature_1", {}).items())
-        sampling_line = (f" Samples are drawn at temperature {sampling.get('temperature', 1.0):g}{top_k}, the default "
+        sampling_line = (f" Samples are drawn at {sampling_label(sampling)}, the default "
                          "chosen on validation data by `scripts/choose_sampling.py`"
                          + (f"; at temperature 1: {at_one}." if at_one else "."))
     hist = metrics.get("class_histogram")

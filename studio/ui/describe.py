@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from studio.evaluation.schema import REAL_SUFFIX, MetricSchema, likelihood_text
+from studio.evaluation.schema import REAL_SUFFIX, MetricSchema, likelihood_text, sampling_label
 from studio.serving import ModelRegistry, ServedModel, UnknownModel
 
 #: Rows a panel shows besides the schema's table columns (when the model records them).
@@ -47,18 +47,12 @@ def describe(registry: ModelRegistry, schema: MetricSchema, model_id: object, ho
     model = recorded_model(registry, model_id)
     if isinstance(model, str):
         return model
+    sampling = [f"samples at {sampling_label(model.sampling)} (chosen on validation data)"] if model.sampling else []
     parts = [model.id, model.entry["family"].upper(), *([how] if how else []), f"{model.entry['steps']} steps",
-             f"runs on `{model.generator.provider}` in {precision_text(model.entry)}",
-             *([sampling_text(model.sampling)] if model.sampling else [])]
+             f"runs on `{model.generator.provider}` in {precision_text(model.entry)}", *sampling]
     verdict = schema.verdict(model.metrics)
     return (f"**{parts[0]}** · " + " · ".join(parts[1:]) + "\n\n" + metrics_markdown(schema, model.metrics) +
             f"\n\n{verdict[:1].upper()}{verdict[1:]}.")
-
-
-def sampling_text(sampling: dict) -> str:
-    """A model's default sampling, as its panel states it: "samples at temperature 0.9, top-k 16"."""
-    top_k = f", top-k {sampling['top_k']}" if sampling.get("top_k") else ""
-    return f"samples at temperature {sampling.get('temperature', 1.0):g}{top_k} (chosen on validation data)"
 
 
 def precision_text(entry: dict) -> str:
