@@ -135,7 +135,8 @@ def build_flow(config: dict[str, Any], data: dict[str, Any] | None = None) -> Ge
     m = config["model"]
     deq = PixelDequantization((1, 28, 28))
     return FlowProcess(
-        Glow(deq.shape(), levels=m["levels"], steps=m["steps"], hidden=m["hidden"]),
+        Glow(deq.shape(), levels=m["levels"], steps=m["steps"], hidden=m["hidden"],
+             logit_alpha=m.get("logit_alpha", 0.0)),
         modality="image", sample_shape=IMAGE_SHAPE, lr=config["lr"], dequantization=deq,
         eval_data=data["test_tensor"] if data else None, preview_fn=save_image_preview,
     )
@@ -145,15 +146,20 @@ FLOW = Recipe(
     "flow", build_flow,
     description="Multi-scale Glow-style flow (2 levels of ActNorm, invertible 1x1 conv and affine coupling "
                 "steps, learned conditional priors on the factored-out halves) trained by exact maximum "
-                "likelihood on uniformly dequantized pixels. The exported generator is the inverse (noise -> "
-                "image); scale the noise by T to sample at temperature T.",
+                "likelihood on uniformly dequantized pixels, seen through Real NVP's logit preprocessing "
+                "(alpha 1e-6, as MAF used on MNIST). The exported generator is the inverse (noise -> image); "
+                "scale the noise by T to sample at temperature T.",
     presets={
-        "tiny": {"model": {"levels": 2, "steps": 1, "hidden": 8}, "batch_size": 16, "lr": 1e-3,
+        "tiny": {"model": {"levels": 2, "steps": 1, "hidden": 8, "logit_alpha": 1e-6}, "batch_size": 16, "lr": 1e-3,
                  "loop": LOOP_TINY, "eval_samples": 500},
-        "cpu": {"model": {"levels": 2, "steps": 8, "hidden": 64}, "batch_size": 64, "lr": 1e-3,
-                "loop": {"steps": 12_000, "ckpt_every": 500, "log_every": 10, "preview_every": 500,
+        # Logit preprocessing at alpha 1e-6: 3.50 bits/dim after 1,000 steps, against 4.39 without it and 3.92
+        # at alpha 0.05 (Real NVP's CIFAR value): Fashion-MNIST's black and white cells need the stretch. 11,000
+        # steps, not 12,000: the logit layer costs a little, and the run must stay under 30 minutes.
+        "cpu": {"model": {"levels": 2, "steps": 8, "hidden": 64, "logit_alpha": 1e-6}, "batch_size": 64, "lr": 1e-3,
+                "loop": {"steps": 11_000, "ckpt_every": 500, "log_every": 10, "preview_every": 500,
                          "eval_every": 2000, "warmup_steps": 200, "grad_clip": 50.0}, "eval_samples": 10_000},
-        "gpu": {"model": {"levels": 2, "steps": 16, "hidden": 256}, "batch_size": 128, "lr": 5e-4,
+        "gpu": {"model": {"levels": 2, "steps": 16, "hidden": 256, "logit_alpha": 1e-6}, "batch_size": 128,
+                "lr": 5e-4,
                 "loop": {"steps": 60_000, "ckpt_every": 2000, "log_every": 20, "preview_every": 2000,
                          "eval_every": 5000, "warmup_steps": 1000, "grad_clip": 50.0}, "eval_samples": 10_000},
     })

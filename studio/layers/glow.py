@@ -4,6 +4,11 @@ Each level squeezes space into channels, runs ``steps`` of (ActNorm, invertible 
 affine coupling), then factors out half the channels under a learned conditional Gaussian.
 ``to_noise`` maps an image to standard-normal noise ``eps`` with log|det d eps / dx|;
 ``from_noise`` is its exact inverse, which is what gets exported.
+
+With ``logit_alpha`` the first layer is Real NVP's logit preprocessing (Dinh et al. 2017, section 4.1):
+pixel values in [-1/2, 1/2) are squashed into [alpha, 1 - alpha] and mapped through the logit. That
+stretches the two ends of the range, where most Fashion-MNIST pixels are (a black background, white
+highlights): their cells become wide, so the density the couplings must fit there is far less peaked.
 """
 
 from __future__ import annotations
@@ -136,14 +141,36 @@ class FlowStep(nn.Module):
         return y
 
 
+class LogitPreprocess(nn.Module):
+    """x in [-1/2, 1/2) -> logit(alpha + (1 - 2 alpha)(x + 1/2)), with its exact log-determinant."""
+
+    def __init__(self, alpha: float):
+        super().__init__()
+        if not 0.0 < alpha < 0.5:
+            raise ValueError(f"logit_alpha must lie in (0, 0.5), not {alpha}")
+        self.alpha = alpha
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        p = self.alpha + (1 - 2 * self.alpha) * (x + 0.5)  # (N, C, H, W) in [alpha, 1 - alpha]
+        q = self.alpha + (1 - 2 * self.alpha) * (0.5 - x)  # 1 - p, without float32's rounding near 1
+        y = torch.log(p) - torch.log(q)
+        # dy/dx = (1 - 2 alpha) / (p (1 - p)), one factor per dimension
+        logdet = (math.log(1 - 2 * self.alpha) - torch.log(p) - torch.log(q)).flatten(1).sum(1)
+        return y, logdet
+
+    def inverse(self, y: torch.Tensor) -> torch.Tensor:
+        return (torch.sigmoid(y) - self.alpha) / (1 - 2 * self.alpha) - 0.5
+
+
 class Glow(nn.Module):
     """image-shaped x [N, C, H, W] <-> standard-normal noise eps [N, C*H*W]."""
 
     def __init__(self, in_shape: tuple[int, int, int] = (1, 28, 28), levels: int = 2, steps: int = 8,
-                 hidden: int = 64):
+                 hidden: int = 64, logit_alpha: float = 0.0):
         super().__init__()
         c, h, w = in_shape
         self.in_shape = in_shape
+        self.preprocess = LogitPreprocess(logit_alpha) if logit_alpha else None
         self.levels = nn.ModuleList()
         self.priors = nn.ModuleList()  # learned conditional Gaussian for each factored-out half
         self.split_shapes: list[tuple[int, int, int]] = []
@@ -164,6 +191,8 @@ class Glow(nn.Module):
         logdet = torch.zeros(x.shape[0], device=x.device)
         eps_parts = []
         h = x
+        if self.preprocess is not None:
+            h, logdet = self.preprocess(x)
         for level, (steps, prior) in enumerate(zip(self.levels, self.priors)):
             h = squeeze(h)
             for step in steps:
@@ -202,7 +231,7 @@ class Glow(nn.Module):
             for step in reversed(self.levels[level]):
                 h = step.inverse(h)
             h = unsqueeze(h)
-        return h
+        return h if self.preprocess is None else self.preprocess.inverse(h)
 
     def freeze_for_export(self) -> Glow:
         for m in self.modules():

@@ -10,12 +10,12 @@ from torch.autograd.functional import jacobian
 
 from studio.families.flow import FlowProcess
 from studio.image.networks.heads import FlowToUint8, PixelDequantization, dequantize
-from studio.layers.glow import ActNorm, AffineCoupling, Glow, InvConv1x1, squeeze, unsqueeze
+from studio.layers.glow import ActNorm, AffineCoupling, Glow, InvConv1x1, LogitPreprocess, squeeze, unsqueeze
 
 
-def _random_glow(shape=(1, 4, 4), levels=2, steps=2) -> Glow:
+def _random_glow(shape=(1, 4, 4), levels=2, steps=2, logit_alpha=0.0) -> Glow:
     torch.manual_seed(0)
-    flow = Glow(shape, levels=levels, steps=steps, hidden=8)
+    flow = Glow(shape, levels=levels, steps=steps, hidden=8, logit_alpha=logit_alpha)
     flow.train()
     flow.log_prob(torch.rand(8, *shape) - 0.5)  # data-dependent ActNorm init
     with torch.no_grad():
@@ -30,9 +30,10 @@ def test_squeeze_round_trips():
     torch.testing.assert_close(unsqueeze(squeeze(x)), x)
 
 
-@pytest.mark.parametrize("shape,levels", [((1, 4, 4), 2), ((1, 8, 8), 3), ((1, 28, 28), 2)])
-def test_noise_round_trip_is_exact(shape, levels):
-    flow = _random_glow(shape, levels)
+@pytest.mark.parametrize("shape,levels,alpha", [((1, 4, 4), 2, 0.0), ((1, 8, 8), 3, 0.0), ((1, 28, 28), 2, 0.0),
+                                                ((1, 4, 4), 2, 0.05)])
+def test_noise_round_trip_is_exact(shape, levels, alpha):
+    flow = _random_glow(shape, levels, logit_alpha=alpha)
     x = torch.rand(5, *shape) - 0.5
     eps, _ = flow.to_noise(x)
     assert eps.shape == (5, math.prod(shape))
@@ -43,9 +44,9 @@ def test_noise_round_trip_is_exact(shape, levels):
     torch.testing.assert_close(flow.to_noise(flow.from_noise(e))[0], e, atol=1e-4, rtol=1e-4)
 
 
-@pytest.mark.parametrize("shape,levels", [((1, 4, 4), 2), ((2, 4, 4), 1)])
-def test_log_determinant_matches_autograd(shape, levels):
-    flow = _random_glow(shape, levels)
+@pytest.mark.parametrize("shape,levels,alpha", [((1, 4, 4), 2, 0.0), ((2, 4, 4), 1, 0.0), ((1, 4, 4), 2, 0.05)])
+def test_log_determinant_matches_autograd(shape, levels, alpha):
+    flow = _random_glow(shape, levels, logit_alpha=alpha)
     x = torch.rand(3, *shape) - 0.5
     _, logdet = flow.to_noise(x)
     for i in range(3):
@@ -53,7 +54,8 @@ def test_log_determinant_matches_autograd(shape, levels):
         assert torch.linalg.slogdet(jac)[1].item() == pytest.approx(logdet[i].item(), abs=1e-3)
 
 
-@pytest.mark.parametrize("layer", [ActNorm(4), InvConv1x1(4), AffineCoupling(4, 8)], ids=lambda m: type(m).__name__)
+@pytest.mark.parametrize("layer", [ActNorm(4), InvConv1x1(4), AffineCoupling(4, 8), LogitPreprocess(0.05)],
+                         ids=lambda m: type(m).__name__)
 def test_each_layer_inverts_and_reports_its_log_determinant(layer):
     torch.manual_seed(1)
     with torch.no_grad():
@@ -62,11 +64,22 @@ def test_each_layer_inverts_and_reports_its_log_determinant(layer):
     if isinstance(layer, ActNorm):
         layer.initialized.fill_(1)
     layer.eval()
-    x = torch.randn(2, 4, 2, 2)
+    x = torch.rand(2, 4, 2, 2) - 0.5  # pixel values: inside the logit layer's domain
     y, logdet = layer(x)
     torch.testing.assert_close(layer.inverse(y), x, atol=1e-5, rtol=1e-4)
     jac = jacobian(lambda v: layer(v.view(1, 4, 2, 2))[0].view(-1), x[0].reshape(-1))
     assert torch.linalg.slogdet(jac)[1].item() == pytest.approx(logdet[0].item(), abs=1e-4)
+
+
+def test_logit_preprocessing_stretches_the_ends_of_the_pixel_range():
+    layer = LogitPreprocess(0.05)
+    cells = torch.tensor([0.0, 127.0, 255.0]).view(1, 3, 1, 1)  # the cells of pixels 0, 127 and 255
+    lo, _ = layer(cells / 256 - 0.5)
+    hi, _ = layer((cells + 1) / 256 - 0.5)
+    width = (hi - lo).flatten()
+    assert width[0] > 2 * width[1] and width[2] > 2 * width[1]  # black and white cells are the widest
+    with pytest.raises(ValueError, match="logit_alpha"):
+        LogitPreprocess(0.5)
 
 
 def test_dequantization_stays_inside_each_pixels_bin():
