@@ -35,6 +35,10 @@ def unsqueeze(x: torch.Tensor) -> torch.Tensor:
     return x.reshape(n, c, h * 2, w * 2)
 
 
+#: the sampler's bound on values between flow steps: 70 times the largest a training image reaches
+INVERSE_GUARD = 1000.0
+
+
 class ZeroConv(nn.Conv2d):
     """A 3x3 conv that starts at zero, so every coupling starts as the identity."""
 
@@ -120,7 +124,8 @@ class AffineCoupling(nn.Module):
     def inverse(self, y: torch.Tensor) -> torch.Tensor:
         ya, yb = y.chunk(2, dim=1)
         shift, scale = self._shift_scale(ya)
-        return torch.cat([ya, yb / scale - shift], dim=1)
+        # A scale that float32 rounds to 0 would divide by zero; any scale this small overflows the guard anyway.
+        return torch.cat([ya, yb / scale.clamp_min(1e-30) - shift], dim=1)
 
 
 class FlowStep(nn.Module):
@@ -214,10 +219,27 @@ class Glow(nn.Module):
         eps, logdet = self.to_noise(x)
         return -0.5 * (eps.pow(2) + math.log(2 * math.pi)).sum(1) + logdet
 
+    @torch.no_grad()
+    def guarded_draws(self, eps: torch.Tensor) -> torch.Tensor:
+        """Which draws of eps [N, D] reach the sampler's guard [N] (bool): their samples are ill-conditioned,
+        so float rounding (PyTorch's against ONNX Runtime's) can change them anywhere."""
+        return self._invert(eps, watch=True)[1]
+
     def from_noise(self, eps: torch.Tensor) -> torch.Tensor:
-        """eps [N, D] -> x [N, C, H, W]; the exact inverse of to_noise."""
+        """eps [N, D] -> x [N, C, H, W]; the exact inverse of to_noise wherever it stays inside the guard.
+
+        Between steps the inverse is clamped to +-INVERSE_GUARD. Training images never leave +-14 (the
+        logit layer's range), but a coupling's scale can be tiny (5e-6 on the background), so noise the
+        data never produce can be blown up past float32's range, and then inf - inf is NaN. The guard
+        keeps such a draw finite; it changes no draw whose values stay inside it.
+        """
+        return self._invert(eps, watch=False)[0]
+
+    def _invert(self, eps: torch.Tensor, watch: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(x [N, C, H, W], with ``watch`` which draws reached the guard [N] bool, else None)."""
         sizes = [int(math.prod(s)) for s in self.split_shapes]
         parts = list(torch.split(eps, sizes, dim=1))
+        guarded = torch.zeros(eps.shape[0], dtype=torch.bool, device=eps.device) if watch else None
         h = None
         for level in reversed(range(len(self.levels))):
             shape = self.split_shapes[level]
@@ -229,9 +251,11 @@ class Glow(nn.Module):
                 mean, log_std = self.priors[level](h).chunk(2, dim=1)
                 h = torch.cat([h, mean + e * torch.exp(log_std)], dim=1)
             for step in reversed(self.levels[level]):
-                h = step.inverse(h)
+                h = step.inverse(h).clamp(-INVERSE_GUARD, INVERSE_GUARD)
+                if watch:
+                    guarded = guarded | (h.flatten(1).abs().amax(1) >= INVERSE_GUARD)
             h = unsqueeze(h)
-        return h if self.preprocess is None else self.preprocess.inverse(h)
+        return (h if self.preprocess is None else self.preprocess.inverse(h)), guarded
 
     def freeze_for_export(self) -> Glow:
         for m in self.modules():

@@ -10,7 +10,8 @@ from torch.autograd.functional import jacobian
 
 from studio.families.flow import FlowProcess
 from studio.image.networks.heads import FlowToUint8, PixelDequantization, dequantize
-from studio.layers.glow import ActNorm, AffineCoupling, Glow, InvConv1x1, LogitPreprocess, squeeze, unsqueeze
+from studio.layers.glow import (INVERSE_GUARD, ActNorm, AffineCoupling, Glow, InvConv1x1, LogitPreprocess, squeeze,
+                                unsqueeze)
 
 
 def _random_glow(shape=(1, 4, 4), levels=2, steps=2, logit_alpha=0.0) -> Glow:
@@ -80,6 +81,20 @@ def test_logit_preprocessing_stretches_the_ends_of_the_pixel_range():
     assert width[0] > 2 * width[1] and width[2] > 2 * width[1]  # black and white cells are the widest
     with pytest.raises(ValueError, match="logit_alpha"):
         LogitPreprocess(0.5)
+
+
+def test_sampler_stays_finite_when_a_coupling_scale_underflows():
+    flow = _random_glow((1, 4, 4), logit_alpha=1e-6).freeze_for_export()
+    eps = torch.randn(4, 16)
+    before = flow.from_noise(eps)
+    coupling = flow.levels[0][0].layers[2]
+    with torch.no_grad():
+        coupling.net[-1].bias[1::2] = -200.0  # scale = sigmoid(-198): 0 in float32, an infinite inverse
+    after = flow.from_noise(eps)
+    assert torch.isfinite(after).all() and not torch.equal(before, after)
+    assert after.abs().max() <= 0.5 + 1e-5  # pixel values, not NaN that casts to an arbitrary byte
+    # Inside the guard nothing changes: an ordinary draw is the exact inverse (round trip above).
+    assert before.abs().max() < INVERSE_GUARD
 
 
 def test_dequantization_stays_inside_each_pixels_bin():

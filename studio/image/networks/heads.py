@@ -37,6 +37,10 @@ class FlowToUint8(nn.Module):
         super().__init__()
         self.flow = flow
 
+    def unstable_draws(self, z: torch.Tensor) -> torch.Tensor:
+        """Draws [N] (bool) whose sample float rounding can change: the export's parity check skips them."""
+        return self.flow.guarded_draws(z)
+
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         x = self.flow.from_noise(z)  # (N, C, H, W) in about [-1/2, 1/2)
         pixels = torch.floor((x + 0.5) * BINS).clamp(0.0, BINS - 1.0)
