@@ -42,6 +42,13 @@ def test_help_answers_without_importing_the_heavy_stack(script):
     assert "usage:" in done.stdout
 
 
+def test_vq_ceiling_names_the_training_command_when_there_is_no_run(tmp_path):
+    done = run_blocked("torch,onnxruntime", "runpy.run_path(sys.argv[0], run_name='__main__')",
+                       "scripts/vq_ceiling.py", "--run-dir", str(tmp_path))
+    assert done.returncode != 0
+    assert "python scripts/train_transformer.py --modality image" in done.stderr
+
+
 def test_the_app_builds_without_torch():
     # requirements-app.txt has no torch: the whole app, music rendering included, must work without it.
     done = run_blocked("torch,torchaudio,transformers,onnx,onnxscript",
