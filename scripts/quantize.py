@@ -24,6 +24,7 @@ model with no accepted candidate loses a variant it had.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -187,7 +188,9 @@ def main() -> None:
             reference = protocol.open_reference("cpu")
             path = manifest.path_of(entry, "onnx")
             generator = load_generator(path, device="cpu")
-            fp32 = evaluate(generator, protocol, reference)[key]
+            # at the recorded default sampling, like the record's own numbers (a flow's temperature)
+            sampling = json.loads(manifest.path_of(entry, "metrics").read_text()).get("sampling")
+            fp32 = evaluate(generator, protocol, reference, sampling=sampling)[key]
             folder = Path(tmp) / entry["id"]
             folder.mkdir()
             try:
@@ -201,7 +204,8 @@ def main() -> None:
             accepted = []  # (slowest speed-up, kind, file, metrics, speed-ups)
             for name, variant in variants.items():
                 try:
-                    int8_metrics = evaluate_file(variant, protocol, reference=reference, device="cpu")
+                    int8_metrics = evaluate_file(variant, protocol, reference=reference, device="cpu",
+                                                 sampling=sampling)
                     int8 = int8_metrics[key]
                 except Exception as exc:  # noqa: BLE001 - a variant ORT cannot open is a result too
                     why = str(exc).splitlines()[0].split("failed:")[-1].strip()  # ORT's reason, not the path
@@ -228,8 +232,8 @@ def main() -> None:
                 else:
                     unregister(entry)
     text = "\n".join([
-        f"CPU: {cpu_model()}, {os.cpu_count()} cores. Main metric by the protocol (same samples and seed as the "
-        "record); speed-up = int8 / fp32 samples/s in ORT, best of 3 alternating rounds; size = int8 file / fp32 "
+        f"CPU: {cpu_model()}, {os.cpu_count()} cores. Main metric by the protocol (same samples, seed and sampling "
+        "as the record); speed-up = int8 / fp32 samples/s in ORT, best of 3 alternating rounds; size = int8 file / fp32 "
         f"file. Accepted: the main metric within {MAX_LOSS:.0%} relative of fp32 (a larger loss, or a larger gain, "
         f"which means the variant draws other samples) and at least {MIN_SPEEDUP}x faster at batch 1 and 64.", "",
         "| model | int8 kind | main metric, fp32 -> int8 (change) | speed-up b1 | speed-up b64 | size | verdict |",

@@ -10,8 +10,16 @@ from torch.autograd.functional import jacobian
 
 from studio.families.flow import FlowProcess
 from studio.image.networks.heads import FlowToUint8, PixelDequantization, dequantize
-from studio.layers.glow import (INVERSE_GUARD, ActNorm, AffineCoupling, Glow, InvConv1x1, LogitPreprocess, squeeze,
-                                unsqueeze)
+from studio.layers.glow import (
+    INVERSE_GUARD,
+    ActNorm,
+    AffineCoupling,
+    Glow,
+    InvConv1x1,
+    LogitPreprocess,
+    squeeze,
+    unsqueeze,
+)
 
 
 def _random_glow(shape=(1, 4, 4), levels=2, steps=2, logit_alpha=0.0) -> Glow:
