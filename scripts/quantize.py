@@ -234,8 +234,8 @@ def main() -> None:
     text = "\n".join([
         f"CPU: {cpu_model()}, {os.cpu_count()} cores. Main metric by the protocol (same samples, seed and sampling "
         "as the record); speed-up = int8 / fp32 samples/s in ORT, best of 3 alternating rounds; size = int8 file / "
-        f"fp32 file. Accepted: the main metric within {MAX_LOSS:.0%} relative of fp32 (a larger loss, or a larger gain, "
-        f"which means the variant draws other samples) and at least {MIN_SPEEDUP}x faster at batch 1 and 64.", "",
+        f"fp32 file. Accepted: the main metric within {MAX_LOSS:.0%} relative of fp32 (a larger loss, or a larger "
+        f"gain, which means the variant draws other samples) and at least {MIN_SPEEDUP}x faster at batch 1 and 64.", "",
         "| model | int8 kind | main metric, fp32 -> int8 (change) | speed-up b1 | speed-up b64 | size | verdict |",
         "|---|---|---|---|---|---|---|", *rows])
     print(text)
