@@ -10,7 +10,8 @@ set, which every recorded number is scored against, plays no part). The setting 
 With ``--write`` the model is then scored by the protocol (10,000 samples, seed 2024, against the test set)
 at that setting and at temperature 1, and metrics.json records both: the table's numbers at the default,
 ``at_temperature_1`` beside them, ``sampling`` (what the app and ``scripts/evaluate.py`` draw with) and
-``sampling_choice`` (the sweep), and the card is rewritten. A flow scales its noise by the temperature; the
+``sampling_choice`` (the sweep), the card is rewritten and its preview (64 samples) is redrawn at the default,
+so the pictures beside the numbers are drawn the way the numbers were. A flow scales its noise by the temperature; the
 Transformer divides its logits by it and draws from the top-k likeliest codes (0: all).
 """
 
@@ -61,6 +62,7 @@ def main() -> None:
     from studio.evaluation.protocol import evaluate
     from studio.image import MODALITY
     from studio.image.protocol import PROTOCOL, validation_reference
+    from studio.image.recipes import PREVIEW_SEED, save_image_grid
     from studio.modality import DataMissing
     from studio.runtime import load_generator
     from studio.training.cards import registered_card
@@ -106,6 +108,7 @@ def main() -> None:
         record["sampling_choice"] = {"by": CHOSEN_BY, "sweep": sweep}
         atomic_write_json(path, record)
         atomic_write_text(manifest.path_of(entry, "card", root), registered_card(MODALITY, entry, root, record))
+        save_image_grid(PROTOCOL.draw(generator, 64, PREVIEW_SEED, **chosen), manifest.path_of(entry, "preview", root))
         print(f"recorded in {path}: FD {default['fd']:.2f} and class KL {default['kl_to_uniform']:.3f} at "
               f"{chosen}; FD {plain['fd']:.2f} and class KL {plain['kl_to_uniform']:.3f} at temperature 1")
 
