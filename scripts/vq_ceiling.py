@@ -23,7 +23,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 REPO = Path(__file__).resolve().parent.parent
-CLASS_NAMES = ("T-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot")
 
 
 def parse_args() -> argparse.Namespace:
@@ -40,12 +39,16 @@ def main() -> None:
     if not checkpoint.exists():
         raise SystemExit(f"error: {checkpoint} does not exist. Train the image Transformer first: "
                          "python scripts/train_transformer.py --modality image")
+    import json
+
     import numpy as np
     import torch
 
-    from studio.image.metrics import ImageReference, score_images
+    from studio.image.data import CLASS_NAMES
+    from studio.image.metrics import REFERENCE_DIR, ImageReference, score_images
     from studio.image.recipes import RECIPES, build_vqvae, load_data
     from studio.training.recipe import resolve
+
     data = load_data(args.data_dir)
     vq = build_vqvae(resolve(RECIPES["transformer"], "image", "cpu", None), data)
     vq.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=False)["process"])
@@ -61,17 +64,18 @@ def main() -> None:
     labels = reference.real_labels
     print(f"The VQ-VAE's reconstructions of the {len(images):,} test images, scored like samples:")
     print(f"  FD {metrics['fd']:.2f}, precision {metrics['precision']:.3f}, class KL {metrics['kl_to_uniform']:.3f}")
+    real_accuracy = json.loads((REFERENCE_DIR / "metrics.json").read_text())["test_accuracy"]
     print(f"  the reference classifier labels {float((predicted == labels).mean()):.1%} of them as their image's "
-          f"true class (92.4% of the real images)")
+          f"true class ({real_accuracy:.1%} of the real images)")
     print("\nclass shares of the reconstructions (10% each in the test set):")
     for name, share in zip(CLASS_NAMES, metrics["class_histogram"]):
-        print(f"  {name:9s} {share:6.1%}")
+        print(f"  {name:11s} {share:6.1%}")
     confusion = np.zeros((10, 10), dtype=int)
     np.add.at(confusion, (labels, predicted), 1)
     print("\nconfusion (rows: the test image's class, columns: the class its reconstruction is read as):")
-    print("          " + " ".join(f"{n[:7]:>7s}" for n in CLASS_NAMES))
+    print(" " * 12 + " ".join(f"{n[:7]:>7s}" for n in CLASS_NAMES))
     for name, row in zip(CLASS_NAMES, confusion):
-        print(f"{name:9s} " + " ".join(f"{v:7d}" for v in row))
+        print(f"{name:11s} " + " ".join(f"{v:7d}" for v in row))
 
 
 if __name__ == "__main__":

@@ -216,7 +216,7 @@ def build_gan(config: dict[str, Any], data: dict[str, Any] | None = None) -> Gen
     return GANProcess(
         text_gan.LineGenerator(m["z_dim"], vocab, LINE_LENGTH, m["width"], m["blocks"],
                                straight_through=m.get("straight_through", False)),
-        text_gan.LineCritic(vocab, LINE_LENGTH, m["width"], m["blocks"], local_scores=m.get("local_scores", False)),
+        text_gan.LineCritic(vocab, LINE_LENGTH, m["width"], m["blocks"]),
         modality="text", z_dim=m["z_dim"], sample_shape=(LINE_LENGTH,), lr_g=config["lr_g"], lr_d=config["lr_d"],
         betas=(0.5, 0.9), head=text_gan.ArgmaxLines, preview_fn=save_line_preview(charset), objective="wgan-gp",
         g_every=config["critic_steps"], real_view=text_gan.OneHotLines(vocab), charset=charset,

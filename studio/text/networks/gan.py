@@ -41,27 +41,16 @@ class LineGenerator(nn.Module):
 
 
 class LineCritic(nn.Module):
-    """Character distributions [B, V, T] (one-hot for real lines) -> score [B].
+    """Character distributions [B, V, T] (one-hot for real lines) -> score [B]."""
 
-    With ``local_scores`` the score also has a fully convolutional part: every position scores the
-    stretch of line its receptive field sees, with the same weights everywhere, and the line's score
-    adds their mean. What makes a word real is the same at every position; a critic that learns it
-    once, instead of once per position through the global linear layer, learns it from fewer lines.
-    """
-
-    def __init__(self, vocab: int, length: int, width: int = 128, blocks: int = 4, local_scores: bool = False):
+    def __init__(self, vocab: int, length: int, width: int = 128, blocks: int = 4):
         super().__init__()
         self.inp = nn.Conv1d(vocab, width, 1)
         self.blocks = nn.Sequential(*[ResBlock1d(width) for _ in range(blocks)])
         self.out = nn.Linear(width * length, 1)
-        self.local = nn.Conv1d(width, 1, 1) if local_scores else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.blocks(self.inp(x))  # (B, W, T)
-        score = self.out(h.flatten(1)).squeeze(1)  # (B,)
-        if self.local is not None:
-            score = score + self.local(torch.relu(h)).mean(dim=(1, 2))  # (B, 1, T) -> (B,)
-        return score
+        return self.out(self.blocks(self.inp(x)).flatten(1)).squeeze(1)
 
 
 class OneHotLines(nn.Module):
