@@ -120,3 +120,68 @@ def test_wgan_gp_critic_loss_has_its_penalty_and_generator_steps_less_often():
     assert {"wasserstein", "gp"} <= set(out) and float(out["gp"].detach()) >= 0
     d, g = process.phases()
     assert d.every == 1 and g.every == config_of("gan", "text")["critic_steps"]
+
+
+def test_recurrent_generator_reads_what_it_wrote_and_writes_openings_of_the_same_line():
+    from studio.text.networks.gan import RecurrentLineGenerator
+    torch.manual_seed(0)
+    net = RecurrentLineGenerator(z_dim=8, vocab=5, length=12, hidden=16).eval()
+    z = torch.randn(4, RecurrentLineGenerator.noise_dim(8, 5, 12))
+    with torch.no_grad():
+        full, opening = net(z), net(z, length=5)  # (4, 5, 12), (4, 5, 5)
+    assert full.shape == (4, 5, 12) and opening.shape == (4, 5, 5)
+    assert torch.equal(full[:, :, :5], opening)  # left to right: the opening does not see what follows
+    net.train()
+    lines = net(z)
+    assert torch.allclose(lines.detach(), torch.nn.functional.one_hot(full.argmax(1), 5).transpose(1, 2).float())
+    (lines * torch.randn_like(lines)).sum().backward()  # straight-through: the one-hots carry the softmax's gradient
+    assert net.cell.weight_ih.grad is not None and net.cell.weight_ih.grad.abs().sum() > 0
+
+
+def test_recurrent_generator_draws_from_its_softmax_and_zero_noise_writes_the_likeliest_characters():
+    from studio.text.networks.gan import RecurrentLineGenerator
+    torch.manual_seed(0)
+    net = RecurrentLineGenerator(z_dim=4, vocab=3, length=1, hidden=8).eval()
+    with torch.no_grad():
+        net.out.bias.copy_(torch.log(torch.tensor([0.6, 0.3, 0.1])))
+        net.out.weight.zero_()  # the first character's distribution is exactly (0.6, 0.3, 0.1)
+        drawn = net(torch.randn(20_000, net.noise_dim(4, 3, 1))).argmax(1)[:, 0]  # (20000,)
+        greedy = net(torch.zeros(5, net.noise_dim(4, 3, 1))).argmax(1)[:, 0]
+    share = torch.bincount(drawn, minlength=3).float() / 20_000
+    assert torch.allclose(share, torch.tensor([0.6, 0.3, 0.1]), atol=0.015)  # Gumbel-max: an exact draw
+    assert greedy.eq(0).all()
+
+
+def test_length_curriculum_grows_the_judged_opening_and_cuts_real_and_fake_alike():
+    from studio.text.networks.gan import LengthCurriculum
+    cut = LengthCurriculum(start=4, length=12, grow_steps=80)
+    assert [cut.judged_length(s) for s in (0, 40, 79, 80, 10_000)] == [4, 8, 11, 12, 12]
+    lines = torch.ones(2, 3, 12)
+    assert cut(lines, 0)[:, :, :4].eq(1).all() and cut(lines, 0)[:, :, 4:].eq(0).all()
+    assert torch.equal(cut(lines, 80), lines)
+    assert torch.equal(cut(lines[:, :, :4], 0), cut(lines, 0))  # an opening written alone is padded to the line
+    with pytest.raises(ValueError, match="start"):
+        LengthCurriculum(start=0, length=12, grow_steps=10)
+
+
+def test_text_gan_critic_judges_only_the_curriculums_opening_early_on():
+    process = _tiny("gan")
+    assert process.curriculum is not None
+    fake = process._fake(6, torch.device("cpu"), step=0)  # (6, V, T)
+    opening = process.curriculum.judged_length(0)
+    assert torch.allclose(fake[:, :, :opening].sum(1), torch.ones(6, opening)) and fake[:, :, opening:].eq(0).all()
+    assert torch.allclose(process._fake(6, torch.device("cpu"), step=10**6)[:, :, -1].sum(1), torch.ones(6))
+
+
+def test_teacher_helped_fakes_are_real_openings_plus_one_written_character():
+    process = _tiny("gan")
+    assert 0 < process.teacher_help < 1
+    batch = process.example_batch(8)  # ids (8, T)
+    real, fake = process.judged_pair(batch, step=10**6)  # past the curriculum: whole lines
+    helped = round(process.teacher_help * 8)
+    for r, f in zip(real[:helped], fake[:helped], strict=True):  # (V, T) each
+        length = int(r.sum(0).gt(0).sum())  # the helped real line is cut after its last judged character
+        assert r[:, length:].eq(0).all() and f[:, length:].eq(0).all()
+        assert torch.equal(r[:, : length - 1], f[:, : length - 1])  # the same real opening
+        assert torch.allclose(f[:, length - 1].sum(), torch.tensor(1.0))  # and one written character
+    assert torch.allclose(fake[helped:].sum(1), torch.ones(8 - helped, fake.shape[2]))  # free lines: whole
