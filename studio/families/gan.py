@@ -54,8 +54,7 @@ class GANProcess(GenerativeProcess):
                  preview_fn: Any = None, objective: str = "hinge", gp_weight: float = 10.0, g_every: int = 1,
                  real_view: nn.Module | None = None, charset: str | None = None, batch_example: Any = None,
                  feature_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
-                 feature_weight: float = 0.0,
-                 curriculum: Callable[[torch.Tensor, int], torch.Tensor] | None = None):
+                 feature_weight: float = 0.0):
         super().__init__(modality=modality, charset=charset, batch_example=batch_example)
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, not {objective!r}")
@@ -64,9 +63,6 @@ class GANProcess(GenerativeProcess):
         # (real, fake) -> a distance between statistics of the two batches, added to the generator's loss
         # times feature_weight (feature matching, Salimans et al. 2016); None: the adversarial loss alone
         self.feature_loss, self.feature_weight = feature_loss, feature_weight
-        # (sample batch, step) -> what the discriminator judges of it at that step, applied to real and fake
-        # alike (a length curriculum for lines); None: the whole sample from the first step
-        self.curriculum = curriculum
         self.generator = generator
         self.discriminator = discriminator
         self.generator_ema = deep_copy_frozen(generator)
@@ -92,26 +88,10 @@ class GANProcess(GenerativeProcess):
         grad, = torch.autograd.grad(self.discriminator(x_hat).sum(), x_hat, create_graph=True)
         return (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()
 
-    def _judged(self, x: torch.Tensor, step: int) -> torch.Tensor:
-        return self.curriculum(x, step) if self.curriculum is not None else x
-
-    def _fake(self, n: int, device: torch.device, step: int) -> torch.Tensor:
-        """n generated samples, as the discriminator judges them at ``step``."""
-        z = self._noise(n, device)
-        judged_length = getattr(self.curriculum, "judged_length", None)
-        if judged_length is not None and getattr(self.generator, "writes_openings", False):
-            # a generator that writes left to right need not write past the judged opening
-            return self._judged(self.generator(z, length=judged_length(step)), step)
-        return self._judged(self.generator(z), step)
-
-    def judged_pair(self, batch: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(real, fake): a data batch and as many generated samples, as the discriminator judges them."""
-        real = self._judged(self.real_view(batch) if self.real_view is not None else batch, step)
-        return real, self._fake(real.shape[0], real.device, step)
-
     def d_loss(self, batch: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
+        real = self.real_view(batch) if self.real_view is not None else batch
         with torch.no_grad():
-            real, fake = self.judged_pair(batch, step)
+            fake = self.generator(self._noise(real.shape[0], real.device))
         d_real, d_fake = self.discriminator(real), self.discriminator(fake)  # (N,), (N,)
         if self.objective == "wgan-gp":
             distance = d_real.mean() - d_fake.mean()  # the critic's Wasserstein estimate
@@ -126,7 +106,7 @@ class GANProcess(GenerativeProcess):
                 "d_real": d_real.mean(), "d_fake": d_fake.mean()}
 
     def g_loss(self, real: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
-        real, fake = self.judged_pair(real, step)
+        fake = self.generator(self._noise(real.shape[0], real.device))
         for p in self.discriminator.parameters():
             p.requires_grad_(False)  # G's phase must not build D's weight gradients
         try:
@@ -138,7 +118,7 @@ class GANProcess(GenerativeProcess):
         adversarial = F.softplus(-score).mean() if self.objective == "non-saturating" else -score.mean()
         if self.feature_loss is None or not self.feature_weight:
             return {"loss": adversarial}
-        matched = self.feature_loss(real, fake)
+        matched = self.feature_loss(self.real_view(real) if self.real_view is not None else real, fake)
         return {"loss": adversarial + self.feature_weight * matched, "adversarial": adversarial,
                 "feature_match": matched}
 

@@ -8,17 +8,16 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from studio.families.base import GenerativeProcess
 from studio.families.flow import FlowProcess
+from studio.families.gan import GANProcess
 from studio.families.transformer import TransformerProcess
 from studio.families.vae import VAEProcess
 from studio.layers.gpt import build_gpt
 from studio.layers.token_flow import TokenFlow
 from studio.text.codec import decode, text_image
 from studio.text.data import LINE_LENGTH, PROVENANCE, load_shakespeare
-from studio.text.line_gan import TeacherHelpedLineGAN
 from studio.text.networks import gan as text_gan
 from studio.text.networks import vae as text_vae
 from studio.text.networks.flow import CharDequantization
@@ -214,60 +213,35 @@ VAE = Recipe(
 def build_gan(config: dict[str, Any], data: dict[str, Any] | None = None) -> GenerativeProcess:
     m, charset = config["model"], charset_of(config, data)
     vocab = len(charset)
-    z_dim = m["z_dim"]
-    if m.get("generator", "conv") == "recurrent":
-        generator: nn.Module = text_gan.RecurrentLineGenerator(m["z_dim"], vocab, LINE_LENGTH, m["hidden"],
-                                                               straight_through=m.get("straight_through", True))
-        z_dim = generator.noise_dim(m["z_dim"], vocab, LINE_LENGTH)  # style columns + Gumbel columns
-    else:
-        generator = text_gan.LineGenerator(m["z_dim"], vocab, LINE_LENGTH, m["width"], m["blocks"],
-                                           straight_through=m.get("straight_through", False))
-    # {"start": characters judged at step 0, "grow_fraction": share of the run over which that grows to the line}
-    schedule = config.get("curriculum")
-    curriculum = (text_gan.LengthCurriculum(schedule["start"], LINE_LENGTH,
-                                            int(schedule["grow_fraction"] * config["loop"]["steps"]))
-                  if schedule else None)
-    return TeacherHelpedLineGAN(
-        generator,
+    return GANProcess(
+        text_gan.LineGenerator(m["z_dim"], vocab, LINE_LENGTH, m["width"], m["blocks"],
+                               straight_through=m.get("straight_through", False)),
         text_gan.LineCritic(vocab, LINE_LENGTH, m["width"], m["blocks"]),
-        modality="text", z_dim=z_dim, sample_shape=(LINE_LENGTH,), lr_g=config["lr_g"], lr_d=config["lr_d"],
+        modality="text", z_dim=m["z_dim"], sample_shape=(LINE_LENGTH,), lr_g=config["lr_g"], lr_d=config["lr_d"],
         betas=(0.5, 0.9), head=text_gan.ArgmaxLines, preview_fn=save_line_preview(charset), objective="wgan-gp",
         g_every=config["critic_steps"], real_view=text_gan.OneHotLines(vocab), charset=charset,
-        batch_example=line_batch_example(charset), curriculum=curriculum,
-        teacher_help=config.get("teacher_help", 0.0),
+        batch_example=line_batch_example(charset),
     )
 
 
 GAN = Recipe(
     "gan", build_gan,
-    description="A character-level line GAN: WGAN-GP (Gulrajani et al. 2017; gradient penalty 10, Adam betas "
-                "0.5/0.9), trained purely adversarially (no likelihood term). A GRU generator writes each line "
-                "left to right, drawing every character by the Gumbel-max trick from its own noise columns (z = "
-                "128 style columns + 48 x V draw columns), as in Press et al. 2017: the critic (1-D residual "
-                "convolutions) first judges only each line's opening, a length that grows to the whole line, and "
-                "half of each fake batch is a real opening continued by one generated character (teacher "
-                "helping). The critic reads one-hot lines on both sides (straight-through for fakes), so it "
-                "judges what a line says, not how peaked a softmax is. Noise scaled by T samples at temperature "
-                "T (T = 1 draws exactly from the generator's softmax, 0 writes its likeliest characters). A GAN "
-                "has no likelihood.",
+    description="A character-level line GAN after Gulrajani et al. 2017: WGAN-GP (gradient penalty 10, Adam "
+                "betas 0.5/0.9) with 1-D residual convolutions, trained purely adversarially (no likelihood term). "
+                "The critic reads one-hot real lines and, straight-through, the one-hot of each fake line's "
+                "argmax, so it must judge what a line says, not how peaked its softmax is; the exported graph "
+                "takes the argmax. Noise scaled by T samples at temperature T. A GAN has no likelihood.",
     presets={
-        "tiny": {"model": {"generator": "recurrent", "z_dim": 16, "hidden": 16, "width": 8, "blocks": 1,
-                           "straight_through": True}, "batch_size": 8,
-                 "lr_g": 1e-4, "lr_d": 1e-4, "curriculum": {"start": 4, "grow_fraction": 0.5},
-                 "teacher_help": 0.5,
+        "tiny": {"model": {"z_dim": 16, "width": 8, "blocks": 1, "straight_through": True}, "batch_size": 8,
+                 "lr_g": 1e-4, "lr_d": 1e-4,
                  "critic_steps": 2, "loop": {**LOOP_TINY, "divergence_factor": 1000.0}, "eval_samples": 300,
                  "charset": TINY_CHARSET},
         # The critic's loss is a distance estimate, not a bounded loss: hence the wide divergence guard.
-        # Straight-through one-hot fakes and 2 critic steps per generator step, each generator update spent on
-        # what the line says rather than on how peaked it is. The recurrent generator (Press et al. 2017) writes
-        # left to right by Gumbel-max draws, judged on a growing opening (4 characters to the whole line over
-        # 60% of the run), half of each fake batch led in by a real opening (teacher helping). It is slower per
-        # step than the convolutional one (12,000 steps in 24.6 min), hence 11,000.
-        "cpu": {"model": {"generator": "recurrent", "z_dim": 128, "hidden": 256, "width": 96, "blocks": 3,
-                          "straight_through": True}, "batch_size": 32,
-                "lr_g": 1e-4, "lr_d": 2e-4, "critic_steps": 2, "curriculum": {"start": 4, "grow_fraction": 0.6},
-                "teacher_help": 0.5,
-                "loop": {"steps": 11_000, "ckpt_every": 1000, "log_every": 10, "preview_every": 2000,
+        # Straight-through one-hot fakes and 2 critic steps per generator step: 6,000 generator updates in the
+        # budget instead of 1,000, each one spent on what the line says rather than on how peaked it is.
+        "cpu": {"model": {"z_dim": 128, "width": 96, "blocks": 3, "straight_through": True}, "batch_size": 32,
+                "lr_g": 1e-4, "lr_d": 2e-4, "critic_steps": 2,
+                "loop": {"steps": 12_000, "ckpt_every": 1000, "log_every": 10, "preview_every": 2000,
                          "warmup_steps": 0, "ema_decay": 0.999, "grad_clip": 10.0, "divergence_factor": 1000.0,
                          "min_lr_fraction": 1.0}, "eval_samples": 5_000},
         "gpu": {"model": {"z_dim": 128, "width": 512, "blocks": 5}, "batch_size": 64, "lr_g": 1e-4, "lr_d": 1e-4,
