@@ -243,8 +243,8 @@ GAN = Recipe(
         # teacher helping (Press et al. 2017): 36% real words, 18% degenerate lines, ref. perplexity 1,718
         # after 11,000 steps (25.7 min); argmax feedback instead of draws fell into loops ("wow wow wow").
         "cpu": {"model": {"z_dim": 128, "width": 96, "blocks": 3, "straight_through": True}, "batch_size": 32,
-                "lr_g": 1e-4, "lr_d": 2e-4, "critic_steps": 2,
-                "loop": {"steps": 12_000, "ckpt_every": 1000, "log_every": 10, "preview_every": 2000,
+                "lr_g": 1e-4, "lr_d": 3e-4, "critic_steps": 1,
+                "loop": {"steps": 10_000, "ckpt_every": 1000, "log_every": 10, "preview_every": 2000,
                          "warmup_steps": 0, "ema_decay": 0.999, "grad_clip": 10.0, "divergence_factor": 1000.0,
                          "min_lr_fraction": 1.0}, "eval_samples": 5_000},
         "gpu": {"model": {"z_dim": 128, "width": 512, "blocks": 5}, "batch_size": 64, "lr_g": 1e-4, "lr_d": 1e-4,
