@@ -46,7 +46,9 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     from studio.atomic import atomic_write_json
+    from studio.evaluation.heads import check_head
     from studio.evaluation.protocol import evaluate_file
+    from studio.runtime import load_generator
     from studio.evaluation.schema import sampling_label
 
     if args.real_baseline:
@@ -92,6 +94,11 @@ def main() -> None:
             old_s = "-" if old is None else schema.format(key, old)
             flag = "" if same or old is None else "   <- differs"
             print(f"  {key:<22} {old_s:>12} {schema.format(key, new):>12}{flag}")
+        if "samples_head" in entry and "variant" not in entry and args.device != "cuda":
+            head = check_head(load_generator(manifest.path_of(entry, "onnx", root), device="cpu"), protocol,
+                              manifest.path_of(entry, "samples_head", root))
+            mismatches += 0 if head.ok else 1
+            print(f"  stored head: {head.describe()}" + ("" if head.ok else "   <- differs"))
         if args.write:
             recorded.update(fresh)
             atomic_write_json(metrics_path, recorded)

@@ -23,8 +23,9 @@ HELDOUT_DIR = TRAINED_DIR / "_heldout"  # held-out real items that human evaluat
 #: Files every entry's folder holds, by manifest key.
 ENTRY_FILES = ("onnx", "config", "metrics", "card", "curves", "preview")
 #: Files some entries have besides the generator, each as {"path", "sha256"} (e.g. a token decoder;
-#: "openings": held-out music the app continues or encodes, so it needs no data set).
-EXTRA_FILES = ("decoder", "encoder", "openings")
+#: "openings": held-out music the app continues or encodes, so it needs no data set; "samples_head": the first
+#: samples of the recorded draw, which tests compare with what the file draws on this CPU).
+EXTRA_FILES = ("decoder", "encoder", "openings", "samples_head")
 #: A variant (e.g. int8) is served as "<id>@<name>": same model, another file. An entry lists its variants as
 #: {"variants": {name: {"onnx", "sha256", "metrics", "precision", "method", "speedup", "rebuild"}}}.
 VARIANT_SEP = "@"

@@ -32,6 +32,19 @@ def server_bin() -> Path:
     return Path(versions[-1]).parent
 
 
+#: Where Debian keeps system tools; a non-login root shell's PATH may lack them (runuser is in /usr/sbin).
+SYSTEM_BIN_DIRS = ("/usr/sbin", "/sbin", "/usr/bin", "/bin")
+
+
+def system_tool(name: str) -> str:
+    """The absolute path of system tool ``name``: found on PATH, else in the system folders."""
+    found = shutil.which(name) or shutil.which(name, path=os.pathsep.join(SYSTEM_BIN_DIRS))
+    if not found:
+        raise PostgresMissing(f"`{name}` was not found on PATH nor in {', '.join(SYSTEM_BIN_DIRS)}; as root the "
+                              f"throwaway server runs as the postgres user through it (Debian's util-linux has it).")
+    return found
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -43,7 +56,7 @@ def temporary_postgres() -> Iterator[str]:
     """Start a server on a free local port; yield its SQLAlchemy URL; stop it and delete its files."""
     bin_dir = server_bin()
     as_root = os.geteuid() == 0
-    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
+    prefix = [system_tool("runuser"), "-u", "postgres", "--"] if as_root else []
     folder = Path(tempfile.mkdtemp(prefix="studio-pg-"))
     data = folder / "data"
     port = _free_port()

@@ -124,6 +124,9 @@ def register(entry_dir: Path, out_root: Path, *, modality: Modality, recipe: Rec
     }
     for key, name in exported.get("files", {}).items():  # extra files, e.g. a token decoder
         entry[key] = {"path": f"{model_id}/{name}", "sha256": manifest.sha256_of(entry_dir / name)}
+    from studio.evaluation.heads import record_head
+
+    entry["samples_head"] = record_head(entry, out_root, modality.protocol())
     write_card(entry_dir / "card.md", entry=entry, config=config, metrics=metrics, schema=modality.schema,
                description=recipe.description, provenance=data["provenance"])
     manifest.upsert(entry, out_root)
