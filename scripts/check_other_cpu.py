@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Do the committed image models draw their stored samples on a CPU without AVX-512?
 
-    python scripts/check_other_cpu.py                  # this CPU, then valgrind's (about 12 min), writes docs/other-cpu.md
-    python scripts/check_other_cpu.py --here           # this CPU only
+    python scripts/check_other_cpu.py          # this CPU, then valgrind's (about 12 min): docs/other-cpu.md
+    python scripts/check_other_cpu.py --here   # this CPU only
 
 ONNX Runtime and numpy choose their kernels by the instruction sets the CPU reports. valgrind's virtual CPU
 reports AVX2 and FMA but no AVX-512 (valgrind cannot run AVX-512 code), so under `valgrind --tool=none` both

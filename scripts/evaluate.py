@@ -48,8 +48,8 @@ def main() -> None:
     from studio.atomic import atomic_write_json
     from studio.evaluation.heads import check_head
     from studio.evaluation.protocol import evaluate_file
-    from studio.runtime import load_generator
     from studio.evaluation.schema import sampling_label
+    from studio.runtime import load_generator
 
     if args.real_baseline:
         real_baseline(args.device)

@@ -25,7 +25,8 @@ from studio.evaluation.protocol import Generator, Protocol, check_sampling
 HEAD_SAMPLES = 100
 HEAD_FILE = "samples_head.npz"
 #: Share of the head allowed to differ by more than the tolerance: an autoregressive draw that lands on the
-#: other side of a probability boundary redraws the rest of its sample (none was seen on an AVX2-only CPU; 3 in 100 are allowed).
+#: other side of a probability boundary redraws the rest of its sample (none was seen on an AVX2-only CPU;
+#: 3 in 100 are allowed).
 MAX_REDRAWN = 0.03
 
 

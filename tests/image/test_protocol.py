@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from studio import manifest
-from studio.evaluation.protocol import evaluate_file, sample_digest
+from studio.evaluation.protocol import evaluate_file
 from studio.export import export_generator
 from studio.image.data import DEBIAN_DIR
 from studio.image.metrics import ImageReference, score_images
