@@ -17,6 +17,7 @@ from studio.lab.spec import (
     KNOBS,
     MAX_SECONDS,
     PRESETS,
+    STEPS_KNOB,
     VAE_LATENT,
     LabInputError,
     default_spec,
@@ -38,15 +39,28 @@ HEAT_LEGEND = {"gan": "Colours: the critic's score, red where it judges points r
                "flow": "Colours: the flow's log-density, yellow where it is high."}
 INTRO = ("Train a small generator live and watch it succeed or fail: **mode collapse**, **posterior collapse** "
          "and **divergence**, each with its rescue. Pick a preset (or set the knobs), press **Train**, and "
-         "watch the samples, the curves and the readout. A run trains for up to 90 seconds in its own process "
-         "with the project's training loop; **Stop** ends it early, and **Save as ONNX** exports it like the "
+         "watch the samples, the curves and the readout. A run trains for its number of steps (a preset's "
+         "2,000 take about 20 seconds) in its own process with the project's training loop, stopping at the "
+         "time limit if the machine is too slow; **Stop** ends it early, and **Save as ONNX** exports it like the "
          "trained models.")
-KNOB_ORDER = [(family, knob) for family in KNOBS for knob in KNOBS[family]]
+KNOB_ORDER = [(family, knob) for family in KNOBS for knob in KNOBS[family]]  # as the tab shows them
+#: Knobs added after /lab_train was published go last in its parameters, after the steps, so that calls written
+#: for the older parameter list still mean what they meant (the new parameters take their defaults).
+LATER_KNOBS = (("gan", "beta2"),)
+API_KNOB_ORDER = ([(fam, knob) for fam, knob in KNOB_ORDER if (fam, knob.key) not in LATER_KNOBS]
+                  + [(fam, knob) for fam, knob in KNOB_ORDER if (fam, knob.key) in LATER_KNOBS])
+FIRST_LATER = len(KNOB_ORDER) - len(LATER_KNOBS)  # where the later knobs start in API_KNOB_ORDER
 
 
-def spec_from(data: object, family: object, seed: object, seconds: object, *knob_values: object) -> dict[str, Any]:
+def spec_from(data: object, family: object, seed: object, seconds: object, *values: object) -> dict[str, Any]:
+    """The spec of /lab_train's parameters: data, family, seed, seconds, the knobs in their published order,
+    the steps, then the knobs added later."""
     spec: dict[str, Any] = {"data": data, "family": family, "seed": seed, "seconds": seconds}
-    for (fam, knob), value in zip(KNOB_ORDER, knob_values):
+    values = list(values)
+    knob_values = values[:FIRST_LATER] + values[FIRST_LATER + 1:]
+    if len(values) > FIRST_LATER:
+        spec["steps"] = values[FIRST_LATER]
+    for (fam, knob), value in zip(API_KNOB_ORDER, knob_values):
         spec.setdefault(fam, {})[knob.key] = value
     return spec
 
@@ -96,12 +110,13 @@ def status_text(view: dict[str, Any]) -> str:
     state, message = status.get("state", "unknown"), status.get("message", "")
     frame = view.get("frame") or {}
     parts = [f"**{state.capitalize()}**"]
+    needed = status.get("steps_needed") or (view.get("spec") or {}).get("steps")
     if frame.get("step"):
-        parts.append(f"step {frame['step']:,}")
+        parts.append(f"step {frame['step']:,}" + (f" of {needed:,}" if needed else ""))
     if view.get("seconds_left") is not None and state == "running":
         parts.append(f"{view['seconds_left']:.0f} s left")
     if message and message not in ("training", "starting"):
-        parts.append(message)
+        parts.append(f"**{message[0].upper()}{message[1:]}**" if status.get("capped") else message)
     return " · ".join(parts)
 
 
@@ -147,9 +162,10 @@ def poll(runs: LabRuns, run_id: object) -> tuple:
 
 
 def apply_preset(name: str) -> list:
+    """data, family, steps, the knobs in the tab's order, and the preset's note."""
     spec = preset_spec(name)
-    values = [spec["data"], spec["family"]] + [spec[fam][knob.key] for fam, knob in KNOB_ORDER]
-    return values + [f"*{PRESETS[name]['why']}*"]
+    values = [spec["data"], spec["family"], spec["steps"]] + [spec[fam][knob.key] for fam, knob in KNOB_ORDER]
+    return values + [f"*{PRESETS[name]['why']} {spec['steps']:,} steps.*"]
 
 
 def open_knobs(family: str) -> list[gr.Accordion]:
@@ -197,9 +213,12 @@ def build_tab(runs: LabRuns | None) -> None:
         family = CheckedDropdown([(title, key) for key, title in FAMILIES.items()], value="gan", label="Family",
                                  elem_id="lab-family")
         seed = seed_box(0, "Seed", "lab-seed")
+        steps = CheckedNumber(value=STEPS_KNOB.default, precision=0, elem_id="lab-steps",
+                              label=f"Steps ({STEPS_KNOB.low:,.0f} to {STEPS_KNOB.high:,.0f})", info=STEPS_KNOB.why)
         seconds = CheckedNumber(value=MAX_SECONDS, label=f"Time limit (5 to {MAX_SECONDS:g} s)", precision=0,
+                                info="a safety cap: a run stops here even if its steps are not done",
                                 elem_id="lab-seconds")
-    knob_inputs, accordions = [], []
+    knob_inputs, accordions, by_key = [], [], {}
     for fam, knobs in KNOBS.items():
         with gr.Accordion(f"{FAMILIES[fam]} knobs", open=fam == "gan", elem_id=f"lab-knobs-{fam}") as accordion:
             accordions.append(accordion)
@@ -207,6 +226,7 @@ def build_tab(runs: LabRuns | None) -> None:
                 for knob in knobs:
                     with gr.Column(min_width=KNOB_WIDTH):  # a checkbox ignores its own min_width
                         knob_inputs.append(knob_input(fam, knob))
+                        by_key[(fam, knob.key)] = knob_inputs[-1]
     with gr.Row():
         train = gr.Button("Train", variant="primary", elem_id="lab-train")
         stop_button = gr.Button("Stop", variant="stop", elem_id="lab-stop")
@@ -230,12 +250,13 @@ def build_tab(runs: LabRuns | None) -> None:
         raw = gr.JSON({}, elem_id="lab-raw")
     timer = gr.Timer(POLL_S, active=False)
 
-    inputs = [data, family, seed, seconds, *knob_inputs]
+    api_knobs = [by_key[(fam, knob.key)] for fam, knob in API_KNOB_ORDER]
+    inputs = [data, family, seed, seconds, *api_knobs[:FIRST_LATER], steps, *api_knobs[FIRST_LATER:]]
     # The API's order from before the curves became browser charts: [4] was the curves picture, [6] the raw data.
     outputs = [status, samples, bars, readout, plots[0], events, raw, timer, *plots[1:]]
     family.change(open_knobs, [family], accordions, api_visibility="private", show_progress="hidden")
     for name, button in zip(PRESETS, preset_buttons):
-        button.click(functools.partial(apply_preset, name), None, [data, family, *knob_inputs, preset_note],
+        button.click(functools.partial(apply_preset, name), None, [data, family, steps, *knob_inputs, preset_note],
                      api_visibility="private")
     train.click(functools.partial(start, runs), [run_id, *inputs], [run_id, timer], api_name="lab_train",
                 concurrency_limit=4,

@@ -4,8 +4,9 @@
     python -m studio.lab.worker --export RUN_DIR   # its last checkpoint -> RUN_DIR/export/generator.onnx
 
 The run streams through files in RUN_DIR: the loop's log.jsonl (curves, rollbacks), frame.json (samples,
-heatmap, readout) and status.json (queued/running/finished/stopped/failed, with a message). It ends at its
-time limit, when RUN_DIR/stop appears, or on SIGTERM, with a checkpoint of its last step.
+heatmap, readout) and status.json (queued/running/finished/stopped/failed, with a message). It ends after
+its steps, or earlier at its time limit (a safety cap: the status then says so, with this machine's
+steps per second), when RUN_DIR/stop appears, or on SIGTERM, with a checkpoint of its last step.
 """
 
 from __future__ import annotations
@@ -67,17 +68,30 @@ def train(run_dir: Path) -> int:
         return (stop_signal["set"] or time.monotonic() > deadline or (run_dir / STOP).exists()
                 or os.getppid() != parent)
 
-    write_status(run_dir, "running", "training", deadline=time.time() + spec["seconds"])
+    write_status(run_dir, "running", "training", deadline=time.time() + spec["seconds"], steps_needed=spec["steps"])
     try:
         summary = trainer.fit(should_stop=should_stop)
     except TrainingDiverged as exc:
         write_status(run_dir, "failed", f"Training diverged: {exc}.")
         return 1
     frames.write(summary["steps"])
-    why = ("stopped" if (run_dir / STOP).exists() or stop_signal["set"] else "finished")
-    write_status(run_dir, why, f"{summary['steps']:,} steps in {summary['seconds_this_run']:.0f} s",
-                 steps=summary["steps"], rollbacks=summary["rollbacks"])
+    stopped = (run_dir / STOP).exists() or stop_signal["set"]
+    steps, seconds = summary["steps"], summary["seconds_this_run"]
+    rate = steps / max(seconds, 1e-9)
+    capped = not stopped and steps < spec["steps"]
+    message = cap_message(steps, spec["steps"], spec["seconds"], rate) if capped else \
+        f"{steps:,} of {spec['steps']:,} steps in {seconds:.0f} s"
+    write_status(run_dir, "stopped" if stopped else "finished", message, steps=steps, steps_needed=spec["steps"],
+                 steps_per_s=round(rate, 1), capped=capped, rollbacks=summary["rollbacks"])
     return 0
+
+
+def cap_message(steps: int, needed: int, seconds: float, rate: float) -> str:
+    """What a run cut short by its time limit tells the user: how far it got, and why."""
+    return (f"the {seconds:g} s time limit ended the run at step {steps:,} of {needed:,}: this machine trains "
+            f"{rate:.0f} steps/s, so the {needed:,} steps would take about {needed / max(rate, 1e-9):.0f} s here. "
+            "The readout is from an unfinished run; its lesson may not show yet. Fewer steps, or a less busy "
+            "machine, finishes it.")
 
 
 def export(run_dir: Path) -> Path:

@@ -39,6 +39,9 @@ def test_a_run_ends_at_its_time_limit_with_frames_and_curves(gan_run):
     folder, elapsed = gan_run
     status = read_status(folder)
     assert status["state"] == "finished" and status["steps"] > 20, status
+    # 2,000 steps do not fit in 5 s here: the status says where the cap cut it and this machine's pace
+    assert status["capped"] and status["steps"] < status["steps_needed"] == 2000 and status["steps_per_s"] > 0
+    assert f"step {status['steps']:,} of 2,000" in status["message"]
     frame = read_frame(folder)
     assert len(frame["points"]) == 1000 and np.isfinite(frame["points"]).all()
     assert set(frame["readout"]) == {"modes_covered", "modes", "high_quality"}
@@ -55,6 +58,14 @@ def test_a_finished_run_exports_a_generator_onnx_runtime_runs(gan_run):
     session = ort.InferenceSession(done.stdout.strip(), providers=["CPUExecutionProvider"])
     z = np.random.default_rng(0).standard_normal((5, session.get_inputs()[0].shape[1])).astype(np.float32)
     assert session.run(None, {"z": z})[0].shape == (5, 2)
+
+
+def test_a_run_ends_after_its_steps_well_before_its_time_limit(tmp_path):
+    proc = start_worker(tmp_path, {"data": "moons", "family": "flow", "steps": 120, "seconds": 90})
+    assert proc.wait(timeout=60 + STARTUP_S) == 0
+    status = read_status(tmp_path)
+    assert status["state"] == "finished" and status["steps"] == 120 and not status["capped"], status
+    assert read_frame(tmp_path)["step"] == 120
 
 
 def test_stop_ends_an_image_run_with_a_checkpoint_and_a_class_histogram(tmp_path):
