@@ -130,15 +130,16 @@ PRESETS: dict[str, dict[str, Any]] = {
         "gan": {"loss": "non-saturating", "spectral_norm": True, "lr_g": 1e-3, "lr_d": 4e-3, "d_steps": 1,
                 "beta1": 0.0, "beta2": 0.9, "pack": 2, "ema": True}},
     "Divergence": {
-        "data": "moons", "family": "flow", "steps": 2_000, "why": "A learning rate 30 times too high and no clipping: the loss "
-        "blows up, the loop rolls back to its last checkpoint and halves the rate until training recovers.",
+        "data": "moons", "family": "flow", "steps": 2_000, "why": "A learning rate 30 times too high and no "
+        "clipping: the loss blows up, the loop rolls back to its last checkpoint and halves the rate until training recovers.",
         "flow": {"depth": 8, "actnorm": True, "lr": 0.03, "clip": False}},
     "Posterior collapse": {
-        "data": "ring", "family": "vae", "steps": 2_000, "why": "A VAE whose decoder can draw the ring on its own, with no "
-        "warm-up and no free bits: the decoder learns to ignore z and the encoder switches its units off.",
+        "data": "ring", "family": "vae", "steps": 2_000, "why": "A VAE whose decoder can draw the ring on its "
+        "own, with no warm-up and no free bits: the decoder learns to ignore z and the encoder switches its units off.",
         "vae": {"beta": 1.0, "warmup_steps": 0, "free_bits": 0.0, "strong_decoder": True}},
     "Posterior rescued": {
-        "data": "ring", "family": "vae", "steps": 2_000, "why": "The same VAE with free bits and a warm-up: its units stay on.",
+        "data": "ring", "family": "vae", "steps": 2_000,
+        "why": "The same VAE with free bits and a warm-up: its units stay on.",
         "vae": {"beta": 1.0, "warmup_steps": 500, "free_bits": 0.5, "strong_decoder": True}},
 }
 
