@@ -131,7 +131,8 @@ PRESETS: dict[str, dict[str, Any]] = {
                 "beta1": 0.0, "beta2": 0.9, "pack": 2, "ema": True}},
     "Divergence": {
         "data": "moons", "family": "flow", "steps": 2_000, "why": "A learning rate 30 times too high and no "
-        "clipping: the loss blows up, the loop rolls back to its last checkpoint and halves the rate until training recovers.",
+        "clipping: the loss blows up, the loop rolls back to its last checkpoint and halves the rate until "
+        "training recovers.",
         "flow": {"depth": 8, "actnorm": True, "lr": 0.03, "clip": False}},
     "Posterior collapse": {
         "data": "ring", "family": "vae", "steps": 2_000, "why": "A VAE whose decoder can draw the ring on its "
