@@ -57,8 +57,10 @@ def build_demo(trained_dir: str | None = None):  # noqa: ANN201 - a gradio.Block
     from studio import manifest
     from studio.modalities import ALL
     from studio.serving import ModelRegistry
+    from studio.ui import first_screen
 
     registry = ModelRegistry(trained_dir or manifest.TRAINED_DIR, modalities=ALL)
+    screen = first_screen.begin()
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(INTRO, elem_id="intro")
         if registry.manifest_problem:
@@ -69,17 +71,24 @@ def build_demo(trained_dir: str | None = None):  # noqa: ANN201 - a gradio.Block
         with gr.Tab("Compare", elem_id="tab-compare"):
             for modality in ALL:
                 modality.tab().build_compare(registry)
-        with gr.Tab("Evaluate", elem_id="tab-evaluate"):
+        with gr.Tab("Evaluate", elem_id="tab-evaluate") as evaluate_tab:
             from studio.humaneval.tab import build_tab as build_evaluate
 
-            build_evaluate(registry, ALL)
+            build_evaluate(registry, ALL, tab=evaluate_tab)
         with gr.Tab("Lab", elem_id="tab-lab"):
             from studio.lab.runs import LabRuns
             from studio.lab.tab import build_tab as build_lab
             from studio.lab.tab import can_train
 
             build_lab(LabRuns() if can_train() else None)
+    demo.first_screen, demo.registry = screen, registry  # what main() draws once the server is up
     return demo
+
+
+def warm(demo) -> None:  # noqa: ANN001 - the gradio.Blocks of build_demo
+    """Draw every tab's first screen, then open the remaining generators: in the background, once serving."""
+    demo.first_screen.warm()
+    demo.registry.open_all()
 
 
 def parse_args() -> argparse.Namespace:
@@ -97,10 +106,16 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
+    import threading
+
     args = parse_args()
-    build_demo(args.trained_dir).queue(default_concurrency_limit=4).launch(
+    demo = build_demo(args.trained_dir)
+    demo.queue(default_concurrency_limit=4).launch(
         server_name=args.host, server_port=args.port, share=args.share, ssr_mode=False,
-        theme=theme(), css=CSS, footer_links=["api"])
+        theme=theme(), css=CSS, footer_links=["api"], prevent_thread_lock=True)
+    # The page is served before its samples are drawn (see studio/ui/first_screen.py).
+    threading.Thread(target=warm, args=(demo,), daemon=True, name="first-screen").start()
+    demo.block_thread()
 
 
 if __name__ == "__main__":

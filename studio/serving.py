@@ -2,6 +2,11 @@
 
 No torch here. A missing or broken file makes its model unavailable, with the command that
 rebuilds it; it never stops the app.
+
+Sessions open on first use, not at start-up: ORT optimises a graph as it opens it, and an unrolled
+decoder (the music flow: 3.4 s) would hold up the first page. At start-up each file is only read for its
+contract metadata (milliseconds), so a missing or unreadable file is marked unavailable at once;
+``open_all`` opens the rest in the background once the server is up.
 """
 
 from __future__ import annotations
@@ -9,15 +14,16 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from studio import manifest
-from studio.contract import SAMPLE_OUTPUT
+from studio.contract import REQUIRED_META, SAMPLE_OUTPUT
 from studio.modality import Modality
 from studio.runtime import AutoregressiveGenerator, GeneratorUnavailable, OnnxGenerator, load_generator, make_session
+from studio.sessions import file_facts
 
 
 class UnknownModel(KeyError):
@@ -29,16 +35,24 @@ class ServedModel:
     entry: dict[str, Any]
     metrics: dict[str, Any] = field(default_factory=dict)
     curves: dict[str, Any] = field(default_factory=dict)
-    generator: OnnxGenerator | AutoregressiveGenerator | None = None
-    problem: str | None = None
+    problem: str | None = None  # why it cannot be served; None while it can (opened or not yet)
+    opened: OnnxGenerator | AutoregressiveGenerator | None = None
+    opener: Callable[[ServedModel], None] | None = field(default=None, repr=False)  # opens it on first use
 
     @property
     def id(self) -> str:
         return self.entry["id"]
 
     @property
+    def generator(self) -> OnnxGenerator | AutoregressiveGenerator | None:
+        """The opened generator, opening it now if it was not yet; None when it cannot be served."""
+        if self.opened is None and self.problem is None and self.opener is not None:
+            self.opener(self)
+        return self.opened
+
+    @property
     def available(self) -> bool:
-        return self.generator is not None
+        return self.problem is None
 
     @property
     def sampling(self) -> dict[str, Any]:
@@ -89,30 +103,58 @@ class ModelRegistry:
         self.variants: dict[str, ServedModel] = {}  # "<id>@int8" and the like: served, not listed by ids()
         self.manifest_problem: str | None = None
         self._lock = threading.Lock()
+        self._open_locks: dict[str, threading.Lock] = {}
         try:
             entries = manifest.entries(self.root)
         except manifest.ManifestError as exc:
             entries, self.manifest_problem = [], str(exc)
         for entry in entries:
             model = ServedModel(entry, _read_json(manifest.path_of(entry, "metrics", self.root)),
-                                _read_json(manifest.path_of(entry, "curves", self.root)))
-            self._open(model)
+                                _read_json(manifest.path_of(entry, "curves", self.root)), opener=self._open)
+            self._precheck(model)
             self.models[model.id] = model
             for variant_entry in manifest.variants(entry):
                 variant = ServedModel(variant_entry, _read_json(manifest.path_of(variant_entry, "metrics", self.root)),
-                                      model.curves)
-                self._open(variant)
+                                      model.curves, opener=self._open)
+                self._precheck(variant)
                 self.variants[variant.id] = variant
 
-    def _open(self, model: ServedModel) -> None:
+    def _precheck(self, model: ServedModel) -> None:
+        """Without opening a session: the file exists and carries the generator contract's metadata."""
         path = manifest.path_of(model.entry, "onnx", self.root)
+        if not path.exists():
+            model.problem = f"{path} does not exist"
+            return
         try:
-            generator = load_generator(path, device=self.device)
-            if self.modalities:
-                check_sample_type(generator, self.modalities)
-            model.generator, model.problem = generator, None
-        except GeneratorUnavailable as exc:
-            model.generator, model.problem = None, str(exc)
+            _, metadata = file_facts(path)
+        except (OSError, ValueError, IndexError, UnicodeDecodeError) as exc:
+            model.problem = f"{path} is not a readable ONNX file ({exc})"
+            return
+        missing = [key for key in REQUIRED_META if key not in metadata]
+        if missing:
+            model.problem = f"{path} is not a readable ONNX generator (its metadata lacks {', '.join(missing)})"
+
+    def _open(self, model: ServedModel) -> None:
+        """Open (or reopen) the model's file; one opening per model at a time, others wait for it."""
+        with self._lock:
+            lock = self._open_locks.setdefault(model.id, threading.Lock())
+        with lock:
+            path = manifest.path_of(model.entry, "onnx", self.root)
+            if model.opened is not None and model.opened.path.exists():
+                return  # another thread opened it meanwhile
+            try:
+                generator = load_generator(path, device=self.device)
+                if self.modalities:
+                    check_sample_type(generator, self.modalities)
+                model.opened, model.problem = generator, None
+            except GeneratorUnavailable as exc:
+                model.opened, model.problem = None, str(exc)
+
+    def open_all(self) -> None:
+        """Open every servable model now (the app calls it in the background once its page is served)."""
+        for model in [*self.models.values(), *self.variants.values()]:
+            if model.available:
+                model.generator  # noqa: B018 - opens it
 
     def ids(self, modality: str | None = None) -> list[str]:
         return [m for m, s in self.models.items() if modality is None or s.entry["modality"] == modality]
@@ -131,13 +173,12 @@ class ModelRegistry:
     def generator(self, model_id: str) -> OnnxGenerator | AutoregressiveGenerator:
         """The model's generator, reopening it if its file was fixed since start-up."""
         model = self.get(model_id)
-        with self._lock:
-            if model.generator is None or not model.generator.path.exists():
-                self._open(model)
-        if model.generator is None:
+        if model.opened is None or not model.opened.path.exists():
+            self._open(model)
+        if model.opened is None:
             raise GeneratorUnavailable(
                 f"Model '{model_id}' is unavailable: {model.problem}. Rebuild it with: {model.rebuild_command}")
-        return model.generator
+        return model.opened
 
     def extra_session(self, model_id: str, key: str):  # noqa: ANN201 - an onnxruntime.InferenceSession
         """An ONNX file a model ships besides its generator (e.g. "encoder"), opened once on the CPU.

@@ -197,7 +197,9 @@ def item_component(kind: str, label: str, elem_id: str) -> gr.components.Compone
     return gr.Textbox("", label=label, lines=3, interactive=False, elem_id=elem_id)
 
 
-def modality_section(judging: Judging, record: Modality) -> None:
+def modality_section(judging: Judging, record: Modality, opened: Sequence[Any] = ()) -> None:
+    """One modality's questions and leaderboard; ``opened`` (events such as a tab's select) show its first item
+    and pair, for this visitor, where none is on screen yet."""
     name, kind = record.name, record.judge().KIND
 
     def item(request: gr.Request) -> tuple[Any, str, str]:
@@ -276,6 +278,17 @@ def modality_section(judging: Judging, record: Modality) -> None:
     # The CSV is made with the board, so the download button always holds the votes the table shows.
     refresh.click(board, None, [table, reading, download], api_name=f"eval_board_{name}", concurrency_limit=4)
 
+    def first(item_ticket: str, shown_pair_ticket: str, request: gr.Request) -> tuple:
+        """The first item and pair when the section opens; what is already on screen stays."""
+        first_item = item(request) if not item_ticket else (gr.skip(),) * 3
+        first_pair = pair(request) if not shown_pair_ticket else (gr.skip(),) * 4
+        return (*first_item, *first_pair)
+
+    if opened:
+        gr.on(list(opened), first, [ticket, pair_ticket], [shown, ticket, question, left, right, pair_ticket,
+                                                           pair_question],
+              api_visibility="private", concurrency_limit=8, show_progress_on=[status, pair_status])
+
 
 def add_vote_api(judging: Judging) -> None:
     """The votes as plain API endpoints: the ticket says which item and modality a vote is for."""
@@ -292,8 +305,10 @@ def add_vote_api(judging: Judging) -> None:
     gr.api(eval_vote, api_name="eval_vote", concurrency_limit=16)
 
 
-def build_tab(registry: ModelRegistry, modalities: Sequence[Modality], store: VoteStore | None = None) -> None:
-    """The tab; without a usable database it says why, and the other tabs keep serving."""
+def build_tab(registry: ModelRegistry, modalities: Sequence[Modality], store: VoteStore | None = None,
+              tab: gr.Tab | None = None) -> None:
+    """The tab; without a usable database it says why, and the other tabs keep serving. Opening ``tab`` (the
+    Evaluate tab itself) shows the first modality's first item and pair; opening a modality's tab, its own."""
     gr.Markdown(INTRO, elem_id="eval-intro")
     try:
         store = store or VoteStore.open()
@@ -303,7 +318,8 @@ def build_tab(registry: ModelRegistry, modalities: Sequence[Modality], store: Vo
     judging = Judging(store, registry, modalities)
     add_vote_api(judging)
     with gr.Tabs():
-        for record in modalities:
-            with gr.Tab(record.title, elem_id=f"eval-tab-{record.name}"):
-                modality_section(judging, record)
+        for i, record in enumerate(modalities):
+            with gr.Tab(record.title, elem_id=f"eval-tab-{record.name}") as inner:
+                opened = [inner.select] + ([tab.select] if tab is not None and i == 0 else [])
+                modality_section(judging, record, opened)
 

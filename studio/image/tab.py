@@ -23,7 +23,8 @@ from studio.ui.controls import (
     seed_box,
     status_line,
 )
-from studio.ui.describe import describe, model_choices, recorded_model
+from studio.ui.describe import describe, model_choices, recorded_model, strongest
+from studio.ui.first_screen import show_on_open
 from studio.ui.inputs import MAX_SEED, generator_for, parse_whole_number
 from studio.ui.results import figure_path, png_path, remembered
 
@@ -37,6 +38,7 @@ INTRO = ("**Fashion-MNIST**: 28×28 grey photos of clothes in ten classes. Pick 
          "press **Generate**: the same seed gives both the same noise, so the difference is the model. "
          "The bars under each grid show which classes its samples fall into (an even spread is healthy).")
 EXAMPLE_SEEDS = (7, 42, 2024)
+OPENING_METRIC = "fd"  # the tab opens on the two models with the lowest recorded Fréchet distance
 READING_GUIDE = """
 - **Fréchet distance** compares the reference classifier's features of 10,000 samples with those of the
   10,000 Fashion-MNIST test images. Lower is better; 10,000 real training images score 0.07.
@@ -138,12 +140,12 @@ def image_panel(registry: ModelRegistry, side: str, default: str | None) -> dict
             count = CheckedSlider(1, MAX_IMAGES, value=16, step=1, label="Images", elem_id=f"count-{side}", scale=3)
         button = gr.Button("Generate", variant="primary", elem_id=f"generate-{side}")
         status = status_line(f"status-{side}")
-        first = generate(registry, default, 0, 16) if default and registry.get(default).available else \
-            (None, "", None)
-        grid = gr.Image(first[0], label="Samples", type="filepath", interactive=False, elem_id=f"grid-{side}",
+        grid = gr.Image(None, label="Samples", type="filepath", interactive=False, elem_id=f"grid-{side}",
                         alt_text=f"16 generated Fashion-MNIST images from {default}, seed 0")
-        info = gr.Markdown(first[1], elem_id=f"info-{side}", elem_classes=["metrics"])
-        hist = chart_image(first[2], "Class histogram of the model's samples (recorded)", f"hist-{side}")
+        info = gr.Markdown("", elem_id=f"info-{side}", elem_classes=["metrics"])
+        hist = chart_image(None, "Class histogram of the model's samples (recorded)", f"hist-{side}")
+        if default and registry.get(default).available:
+            show_on_open([grid, info, hist], lambda: generate(registry, default, 0, 16), f"images {side}")
     button.click(functools.partial(generate, registry), [model, seed, count], [grid, info, hist],
                  api_name=f"generate_{side}", concurrency_limit=4, **keep_results(status)).success(
         alt_for, [model, seed, count], [grid], api_visibility="private", show_progress="hidden")
@@ -165,9 +167,10 @@ def interpolation_section(registry: ModelRegistry) -> None:
         frames = CheckedSlider(2, MAX_FRAMES, value=8, step=1, label="Frames", elem_id="interp-frames")
     button = gr.Button("Interpolate", elem_id="interp-run")
     status = status_line("interp-status")
-    first = interpolate(registry, default, 1, 2, 8) if default and registry.get(default).available else None
-    strip = gr.Image(first, label="Interpolation", type="filepath", interactive=False, elem_id="interp-strip",
+    strip = gr.Image(None, label="Interpolation", type="filepath", interactive=False, elem_id="interp-strip",
                      alt_text=f"8 images on the path from seed 1 to seed 2 of {default}")
+    if default and registry.get(default).available:
+        show_on_open(strip, lambda: interpolate(registry, default, 1, 2, 8), "image interpolation")
     button.click(functools.partial(interpolate, registry), [model, seed_a, seed_b, frames], [strip],
                  api_name="interpolate", concurrency_limit=4, **keep_results(status)).success(
         lambda m, a, b, n: gr.update(alt_text=f"{n} images on the path from seed {a} to seed {b} of {m}"),
@@ -180,9 +183,10 @@ def build_tab(registry: ModelRegistry) -> None:
     with gr.Row(equal_height=True):
         shared_seed = seed_box(0, "Seed for both panels", "seed-both")
         both = gr.Button("Generate both with this seed", elem_id="generate-both", scale=2)
+    best = strongest(registry, "image", OPENING_METRIC, SCHEMA.metric(OPENING_METRIC).better)  # opens on the best pair
     with gr.Row():
-        left = image_panel(registry, "left", ids[0] if ids else None)
-        right = image_panel(registry, "right", ids[1] if len(ids) > 1 else (ids[0] if ids else None))
+        left = image_panel(registry, "left", best[0] if best else None)
+        right = image_panel(registry, "right", best[1] if len(best) > 1 else (best[0] if best else None))
     both.click(functools.partial(generate_both, registry),
                [left["model"], right["model"], shared_seed, left["count"], right["count"]],
                [left["seed"], right["seed"], left["grid"], left["info"], left["hist"],
@@ -213,17 +217,22 @@ def build_compare(registry: ModelRegistry) -> None:
                           scale=3)
         run_all = gr.Button("Generate all", variant="primary", elem_id="compare-generate-all", scale=2)
     status = status_line("compare-status")
-    first = generate_all(registry, 0, 16)
     with gr.Row():
-        grids = [gr.Image(path, label=model_id if registry.get(model_id).available else f"{model_id} (unavailable)",
+        grids = [gr.Image(None, label=model_id if registry.get(model_id).available else f"{model_id} (unavailable)",
                           type="filepath", interactive=False, min_width=200,
                           elem_id=f"compare-grid-{model_id}", alt_text=f"16 images from {model_id}, seed 0")
-                 for model_id, path in zip(ids, first)]
+                 for model_id in ids]
+    show_on_open(grids, lambda: tuple(generate_all(registry, 0, 16)), "image compare grids")
     metrics_section(registry, MODALITY, CHART_METRICS, "compare", RESCORE_SAMPLES, "rescore")
-    hists = {m: registry.get(m).metrics.get("class_histogram") for m in ids}
-    hist_figure, hist_summary = charts.class_histogram(hists, CLASS_NAMES, title="Class histograms (recorded)")
-    chart_image(figure_path(hist_figure, "image-classes"), hist_summary, "compare-hist")
-    gr.Markdown(f"*{hist_summary}*", elem_id="compare-hist-summary")
+    hist_chart = chart_image(None, "Class histograms of every image model (recorded)", "compare-hist")
+    hist_text = gr.Markdown("", elem_id="compare-hist-summary")
+
+    def histograms() -> tuple:
+        hists = {m: registry.get(m).metrics.get("class_histogram") for m in ids}
+        figure, summary = charts.class_histogram(hists, CLASS_NAMES, title="Class histograms (recorded)")
+        return gr.update(value=figure_path(figure, "image-classes"), alt_text=summary), f"*{summary}*"
+
+    show_on_open([hist_chart, hist_text], histograms, "image class histograms")
     curves_section(registry, ids, "compare")
     run_all.click(functools.partial(generate_all, registry), [seed, count], grids, api_name="generate_all",
                   concurrency_limit=2, **keep_results(status))

@@ -2,8 +2,8 @@
 
 Music is drawn through the same ONNX generators as everything else (studio.music.sampling), then
 heard and seen: a WAV (additive synthesis, studio.music.render), a piano roll, a mel spectrogram,
-and MIDI/WAV files to download. Rendering uses torchaudio; building the tab warms it up (imports it
-and renders one bar), so the app's start-up pays for that import and the first click does not.
+and MIDI/WAV files to download. Rendering uses torchaudio; the tab's first screen, drawn in the background
+as soon as the app serves, warms it up (imports it and renders), so the first click does not pay for it.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from studio.ui.controls import (
     status_line,
 )
 from studio.ui.describe import describe, is_stepped, model_choices
+from studio.ui.first_screen import show_on_open
 from studio.ui.inputs import MAX_SEED, generator_for, parse_number, parse_whole_number
 from studio.ui.results import bytes_path, png_path, remembered, safe_name
 
@@ -290,20 +291,25 @@ def music_panel(registry: ModelRegistry, side: str, default: str, pieces: list[s
                                      visible=stepped, elem_id=f"music-opening-bars-{side}")
         button = gr.Button("Generate", variant="primary", elem_id=f"music-generate-{side}")
         status = status_line(f"music-status-{side}")
-        first = generate_music(registry, default, 0, 1.0, 4, 100, pieces[0] if stepped else NO_OPENING, 2) \
-            if registry.get(default).available else (None,) * 5 + ("", describe_music(registry, default))
-        audio = gr.Audio(first[0], label="Listen", type="filepath", interactive=False,
+        audio = gr.Audio(None, label="Listen", type="filepath", interactive=False,
                          elem_id=f"music-audio-{side}")
-        roll = gr.Image(first[1], label="Piano roll (S red, A green, T blue, B purple)", type="filepath",
+        roll = gr.Image(None, label="Piano roll (S red, A green, T blue, B purple)", type="filepath",
                         interactive=False, elem_id=f"music-roll-{side}",
                         alt_text=f"Piano roll of 4 bars from {default}, seed 0")
-        mel = gr.Image(first[2], label="Mel spectrogram", type="filepath", interactive=False,
+        mel = gr.Image(None, label="Mel spectrogram", type="filepath", interactive=False,
                        elem_id=f"music-mel-{side}", alt_text=f"Mel spectrogram of 4 bars from {default}, seed 0")
         with gr.Row():
-            midi = gr.File(first[3], label="MIDI", interactive=False, elem_id=f"music-midi-{side}")
-            wav = gr.File(first[4], label="WAV", interactive=False, elem_id=f"music-wav-{side}")
-        note = gr.Markdown(first[5], elem_id=f"music-note-{side}")
-        info = gr.Markdown(first[6], elem_id=f"music-info-{side}", elem_classes=["metrics"])
+            midi = gr.File(None, label="MIDI", interactive=False, elem_id=f"music-midi-{side}")
+            wav = gr.File(None, label="WAV", interactive=False, elem_id=f"music-wav-{side}")
+        note = gr.Markdown("", elem_id=f"music-note-{side}")
+        info = gr.Markdown("", elem_id=f"music-info-{side}", elem_classes=["metrics"])
+
+    def first() -> tuple:
+        if not registry.get(default).available:
+            return (None,) * 5 + ("", describe_music(registry, default))
+        return generate_music(registry, default, 0, 1.0, 4, 100, pieces[0] if stepped else NO_OPENING, 2)
+
+    show_on_open([audio, roll, mel, midi, wav, note, info], first, f"music {side}")
     button.click(functools.partial(generate_music, registry),
                  [model, seed, temperature, bars, tempo, opening, opening_bars],
                  [audio, roll, mel, midi, wav, note, info], api_name=f"generate_music_{side}", concurrency_limit=4,
@@ -342,25 +348,24 @@ def interpolation_section(registry: ModelRegistry, pieces: list[str]) -> None:
                               allow_custom_value=False, elem_id="music-interp-piece-b")
     button = gr.Button("Interpolate", elem_id="music-interp-run")
     status = status_line("music-interp-status")
-    first = interpolate_music(registry, default, FRAGMENTS if with_encoder and pieces else SEEDS, 1, 2,
-                              pieces[0] if pieces else None, pieces[-1] if pieces else None, 4, 100) \
-        if registry.get(default).available else (None, None, None, "")
-    audio = gr.Audio(first[0], label="The path, fragment after fragment", type="filepath", interactive=False,
+    audio = gr.Audio(None, label="The path, fragment after fragment", type="filepath", interactive=False,
                      elem_id="music-interp-audio")
-    roll = gr.Image(first[1], label="Piano roll of the path", type="filepath", interactive=False,
+    roll = gr.Image(None, label="Piano roll of the path", type="filepath", interactive=False,
                     elem_id="music-interp-roll", alt_text="Piano roll of the interpolation path")
-    midi = gr.File(first[2], label="MIDI", interactive=False, elem_id="music-interp-midi")
-    note = gr.Markdown(first[3], elem_id="music-interp-note")
+    midi = gr.File(None, label="MIDI", interactive=False, elem_id="music-interp-midi")
+    note = gr.Markdown("", elem_id="music-interp-note")
+    if registry.get(default).available:
+        show_on_open([audio, roll, midi, note], lambda: interpolate_music(
+            registry, default, FRAGMENTS if with_encoder and pieces else SEEDS, 1, 2, pieces[0] if pieces else None,
+            pieces[-1] if pieces else None, 4, 100), "music interpolation")
     button.click(functools.partial(interpolate_music, registry),
                  [model, mode, seed_a, seed_b, piece_a, piece_b, steps, tempo], [audio, roll, midi, note],
                  api_name="interpolate_music", concurrency_limit=4, **keep_results(status))
 
 
 def build_tab(registry: ModelRegistry) -> None:
-    # At start-up, not on the first click: import the DSP and render one bar. Every music generator's
-    # first run (when ONNX Runtime sets its buffers up) happens at start-up too, in the samples the
-    # panels and the Compare section draw before the page is served.
-    warm_up(SAMPLE_RATE)
+    # Once the page is served, not on the first click: the first screen's parts import the DSP, render audio
+    # and run every music generator once (when ONNX Runtime sets its buffers up).
     ids = music_ids(registry)
     if not ids:
         gr.Markdown("No music models are registered. Train one with "
@@ -397,17 +402,17 @@ def build_compare(registry: ModelRegistry) -> None:
                               elem_id="compare-music-tempo")
         run_all = gr.Button("Generate all music", variant="primary", elem_id="compare-music-generate-all")
     status = status_line("compare-music-status")
-    first = generate_all_music(registry, 0, 4, 100)
     outputs: list[gr.components.Component] = []
     with gr.Row():
-        for i, model_id in enumerate(ids):
+        for model_id in ids:
             with gr.Column(min_width=220):
                 label = model_id if registry.get(model_id).available else f"{model_id} (unavailable)"
-                outputs.append(gr.Image(first[2 * i], label=label, type="filepath", interactive=False,
+                outputs.append(gr.Image(None, label=label, type="filepath", interactive=False,
                                         elem_id=f"compare-music-roll-{model_id}",
                                         alt_text=f"Piano roll of 4 bars from {model_id}, seed 0"))
-                outputs.append(gr.Audio(first[2 * i + 1], label=f"{model_id}: listen", type="filepath",
+                outputs.append(gr.Audio(None, label=f"{model_id}: listen", type="filepath",
                                         interactive=False, elem_id=f"compare-music-audio-{model_id}"))
+    show_on_open(outputs, lambda: tuple(generate_all_music(registry, 0, 4, 100)), "music compare")
     metrics_section(registry, MODALITY, CHART_METRICS, "compare-music", RESCORE_SAMPLES, "rescore_music")
     curves_section(registry, ids, "compare-music")
     run_all.click(functools.partial(generate_all_music, registry), [seed, bars, tempo], outputs,

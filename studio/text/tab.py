@@ -26,6 +26,7 @@ from studio.ui.controls import (
     status_line,
 )
 from studio.ui.describe import describe, is_stepped, model_choices
+from studio.ui.first_screen import show_on_open
 from studio.ui.inputs import MAX_SEED, generator_for, parse_number, parse_whole_number
 from studio.ui.results import figure_path
 
@@ -216,10 +217,11 @@ def text_panel(registry: ModelRegistry, side: str, default: str) -> dict[str, gr
                               elem_id=f"text-topp-{side}")
         button = gr.Button("Generate", variant="primary", elem_id=f"text-generate-{side}")
         status = status_line(f"text-status-{side}")
-        output = gr.Textbox(first_text(registry, default, "ROMEO.\n"), label="Generated text", lines=12,
-                            interactive=False, elem_id=f"text-output-{side}")
+        output = gr.Textbox("", label="Generated text", lines=12, interactive=False, elem_id=f"text-output-{side}")
         note = gr.Markdown("", elem_id=f"text-note-{side}")
-        info = gr.Markdown(describe_text(registry, default), elem_id=f"text-info-{side}", elem_classes=["metrics"])
+        info = gr.Markdown("", elem_id=f"text-info-{side}", elem_classes=["metrics"])
+        show_on_open([output, info], lambda: (first_text(registry, default, "ROMEO.\n"),
+                                              describe_text(registry, default)), f"text {side}")
 
     def run(model_id, prompt_value, seed_value, temp, length_value, lines_value, k, p):  # noqa: ANN001, ANN202
         for text, remark in generate_text(registry, model_id, prompt_value, seed_value, temp, length_value,
@@ -252,10 +254,11 @@ def interpolation_section(registry: ModelRegistry) -> None:
                             elem_id="text-interp-b")
     button = gr.Button("Interpolate", elem_id="text-interp-run")
     status = status_line("text-interp-status")
-    first = interpolate_lines(registry, vaes[0][1], "To be, or not to be, that is the question",
-                              "I will not stay to hear thee speak of love", 6) \
-        if registry.get(vaes[0][1]).available else ""
-    out = gr.Textbox(first, label="Path", lines=MAX_STEPS // 2, interactive=False, elem_id="text-interp-out")
+    out = gr.Textbox("", label="Path", lines=MAX_STEPS // 2, interactive=False, elem_id="text-interp-out")
+    if registry.get(vaes[0][1]).available:
+        show_on_open(out, lambda: interpolate_lines(registry, vaes[0][1], "To be, or not to be, that is the question",
+                                                    "I will not stay to hear thee speak of love", 6),
+                     "text interpolation")
     button.click(functools.partial(interpolate_lines, registry), [model, line_a, line_b, steps], [out],
                  api_name="interpolate_text", concurrency_limit=4, **keep_results(status))
 
@@ -290,14 +293,19 @@ def temperature_section(registry: ModelRegistry, ids: list[str]) -> None:
     scripts/temperature_curves.py), as a chart with its text summary."""
     curves = {m: c for m in ids if (c := read_curve(manifest.path_of(registry.get(m).entry, "onnx",
                                                                      registry.root).parent))}
-    figure, summary = charts.quality_diversity(curves)
     intro = ("One temperature is one arbitrary point of a trade-off: a lower one buys real words with variety. "
              "Each line is one model from temperature 0.5 to 1.5")
     intro += (f", {next(iter(curves.values()))['n_samples']:,} lines at each; up and to the right is better."
               if curves else ". No sweep is recorded yet: run `python scripts/temperature_curves.py`.")
     gr.Markdown(f"### Quality against diversity across temperature\n{intro}", elem_id="compare-text-temperature-intro")
-    chart_image(figure_path(figure, "text-temperature"), summary, "compare-text-temperature")
-    gr.Markdown(f"*{summary}*", elem_id="compare-text-temperature-summary")
+    chart = chart_image(None, "Quality against diversity across temperature", "compare-text-temperature")
+    text = gr.Markdown("", elem_id="compare-text-temperature-summary")
+
+    def draw() -> tuple:
+        figure, summary = charts.quality_diversity(curves)
+        return gr.update(value=figure_path(figure, "text-temperature"), alt_text=summary), f"*{summary}*"
+
+    show_on_open([chart, text], draw, "text temperature chart")
 
 
 def build_compare(registry: ModelRegistry) -> None:
@@ -312,10 +320,10 @@ def build_compare(registry: ModelRegistry) -> None:
                           scale=3)
         run_all = gr.Button("Generate all text", variant="primary", elem_id="compare-text-generate-all", scale=2)
     status = status_line("compare-text-status")
-    first = generate_all_text(registry, 0, 6)
     with gr.Row():
-        boxes = [gr.Textbox(text, label=model_id, lines=6, interactive=False, min_width=220,
-                            elem_id=f"compare-text-{model_id}") for model_id, text in zip(ids, first)]
+        boxes = [gr.Textbox("", label=model_id, lines=6, interactive=False, min_width=220,
+                            elem_id=f"compare-text-{model_id}") for model_id in ids]
+    show_on_open(boxes, lambda: tuple(generate_all_text(registry, 0, 6)), "text compare")
     metrics_section(registry, MODALITY, CHART_METRICS, "compare-text", RESCORE_SAMPLES, "rescore_text")
     temperature_section(registry, ids)
     curves_section(registry, ids, "compare-text")

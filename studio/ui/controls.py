@@ -12,6 +12,7 @@ import pandas as pd
 from studio.modality import DataMissing, Modality
 from studio.serving import ModelRegistry
 from studio.ui import charts, compare
+from studio.ui.first_screen import show_on_open
 from studio.ui.inputs import MAX_SEED, parse_whole_number
 from studio.ui.results import figure_path, remembered
 
@@ -114,13 +115,18 @@ def metrics_section(registry: ModelRegistry, modality: Modality, chart_metrics: 
                     rescore_samples: int, api_name: str) -> None:
     """Best per metric (fits without scrolling), the full table, a grouped chart, and live re-scoring with
     progress on its own line (the recorded table stays visible until the new one arrives)."""
-    table_value, chart_value, best_value = compare.comparison(registry, modality, chart_metrics)
-    gr.Markdown("### Best per metric (recorded)\n↑ higher is better, ↓ lower is better, no arrow: closest to the "
-                "held-out data (the *data* column) is best.\n\n" + best_value, elem_id=f"{prefix}-best",
-                elem_classes=["metrics"])
-    table = gr.Dataframe(table_value, label="All metrics, one row per model (scroll sideways for more)",
+    heading = ("### Best per metric (recorded)\n↑ higher is better, ↓ lower is better, no arrow: closest to the "
+               "held-out data (the *data* column) is best.\n\n")
+    best = gr.Markdown(heading, elem_id=f"{prefix}-best", elem_classes=["metrics"])
+    table = gr.Dataframe(None, label="All metrics, one row per model (scroll sideways for more)",
                          interactive=False, wrap=False, elem_id=f"{prefix}-table")
-    chart = chart_image(chart_value, f"{modality.title} metrics per model", f"{prefix}-chart")
+    chart = chart_image(None, f"{modality.title} metrics per model", f"{prefix}-chart")
+
+    def recorded() -> tuple:
+        table_value, chart_value, best_value = compare.comparison(registry, modality, chart_metrics)
+        return heading + best_value, table_value, chart_value
+
+    show_on_open([best, table, chart], recorded, f"{modality.name} metrics")
     with gr.Row(equal_height=True):
         seed = seed_box(1, "Re-score seed", f"{prefix}-rescore-seed")
         button = gr.Button(f"Re-score now ({rescore_samples:,} {modality.schema.sample_noun} per model)",

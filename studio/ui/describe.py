@@ -89,3 +89,17 @@ def model_choices(registry: ModelRegistry, modality: str, need: str | None = Non
             label = variant_label(variant.entry)
             choices.append((label if variant.available else f"{label} (unavailable)", variant.id))
     return choices
+
+
+def strongest(registry: ModelRegistry, modality: str, key: str, better: str, n: int = 2) -> list[str]:
+    """The ``n`` servable models of ``modality`` with the best recorded ``key`` ("lower" or "higher" is
+    better); models without the number go last, in manifest order."""
+    ids = [m for m in registry.ids(modality) if registry.get(m).available] or registry.ids(modality)
+
+    def rank(model_id: str) -> tuple[bool, float]:
+        value = registry.get(model_id).metrics.get(key)
+        if not isinstance(value, (int, float)):
+            return True, 0.0
+        return False, value if better == "lower" else -value
+
+    return sorted(ids, key=rank)[:n]
