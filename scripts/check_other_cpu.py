@@ -24,11 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from studio import manifest  # noqa: E402
 from studio.atomic import atomic_write_text  # noqa: E402
-from studio.evaluation.heads import compare_heads, draw_head, read_head  # noqa: E402
-from studio.image.protocol import PROTOCOL  # noqa: E402
-from studio.runtime import load_generator  # noqa: E402
 
 
 def cpu_flags() -> str:
@@ -39,6 +35,11 @@ def cpu_flags() -> str:
 
 
 def here() -> list[dict]:
+    from studio import manifest
+    from studio.evaluation.heads import compare_heads, draw_head, read_head
+    from studio.image.protocol import PROTOCOL
+    from studio.runtime import load_generator
+
     rows = []
     for entry in manifest.entries():
         if entry["modality"] != "image":
