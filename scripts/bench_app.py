@@ -101,11 +101,12 @@ def under_lab_run(client, count: int, calls: int = 60) -> list[str]:  # noqa: AN
     """16-image grids from image-gan while a Lab run (the Rescued preset) trains and a viewer in another
     process (as in another browser) polls it every 0.4 s, as the Lab tab does."""
     from studio.lab.spec import preset_spec
-    from studio.lab.tab import KNOB_ORDER
+    from studio.lab.tab import API_KNOB_ORDER, FIRST_LATER
 
     spec = preset_spec("Rescued")
-    knobs = [spec[family][knob.key] for family, knob in KNOB_ORDER]
-    run_id = client.predict("", spec["data"], spec["family"], 0, 90, *knobs, api_name="/lab_train")[0]
+    knobs = [spec[family][knob.key] for family, knob in API_KNOB_ORDER]
+    run_id = client.predict("", spec["data"], spec["family"], 0, 90, *knobs[:FIRST_LATER], 20_000,
+                            *knobs[FIRST_LATER:], api_name="/lab_train")[0]  # steps enough to train throughout
     deadline = time.monotonic() + 60
     while client.predict(run_id, api_name="/lab_poll")[6].get("step", 0) < 100 and time.monotonic() < deadline:
         time.sleep(0.5)

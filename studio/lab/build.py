@@ -71,7 +71,7 @@ def build(spec: dict[str, Any]) -> LabRun:
     dims = train.shape[1]
     family = spec["family"]
     z_dim, hidden = Z_DIM[kind], HIDDEN[kind]
-    loop = dict(steps=spec["steps"], ckpt_every=100, log_every=10, preview_every=5, eval_every=0, warmup_steps=0,
+    loop = dict(steps=spec["steps"], ckpt_every=100, log_every=10, preview_every=10, eval_every=0, warmup_steps=0,
                 min_lr_fraction=1.0, grad_clip=10.0, ema_decay=0.0, seed=spec["seed"])
     if family == "gan":
         knobs = spec["gan"]

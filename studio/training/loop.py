@@ -63,6 +63,16 @@ def lr_multiplier(step: int, cfg: LoopConfig) -> float:
     return cfg.min_lr_fraction + (1 - cfg.min_lr_fraction) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+def seed_step(seed: int) -> None:
+    """Seed a step's random draws. ``torch.manual_seed`` also seeds every accelerator backend, and where none is
+    initialised each of them formats a stack trace to defer the call: half a millisecond a step, 6% of a Lab
+    step. A CPU-only process seeds the CPU generator alone, which is all ``torch.manual_seed`` changes there."""
+    if torch.cuda.is_initialized():
+        torch.manual_seed(seed)
+    else:
+        torch.default_generator.manual_seed(seed)
+
+
 def make_optimizer(phase: Phase) -> torch.optim.Optimizer:
     """Adam; with weight decay, AdamW's decoupled decay on the weight matrices only.
 
@@ -211,15 +221,15 @@ class Trainer:
         decay = self.cfg.ema_decay
         for live, ema in self.process.ema_pairs():
             with torch.no_grad():
-                for p_ema, p in zip(ema.parameters(), live.parameters()):
-                    p_ema.lerp_(p, 1 - decay)
+                # one fused call per module instead of one per tensor: the same arithmetic, less Python per step
+                torch._foreach_lerp_(list(ema.parameters()), list(live.parameters()), 1 - decay)
                 for b_ema, b in zip(ema.buffers(), live.buffers()):
                     b_ema.copy_(b)
 
     def _train_step(self, step: int) -> dict[str, float] | str:
         """One step of every due phase. Returns the logged terms, or a divergence reason."""
         # Noise in losses replays on resume; each rank draws its own (one process: rank 0 of 1).
-        torch.manual_seed((self.cfg.seed * 1_000_003 + step) * self.world.size + self.world.rank)
+        seed_step((self.cfg.seed * 1_000_003 + step) * self.world.size + self.world.rank)
         batch = distributed.shard(self.batches(step), self.world)
         terms: dict[str, float] = {}
         self.process.train()
