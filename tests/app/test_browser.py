@@ -217,8 +217,12 @@ def test_evaluate_tab_judge_compare_and_leaderboard_for_every_modality(app_serve
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(app_server["url"], wait_until="domcontentloaded")
         page.get_by_role("tab", name="Evaluate").click()
+        # Opening the tab shows a first item and pair, before anyone presses Next.
+        expect(page.locator("#eval-image-item img")).to_be_visible(timeout=30_000)
+        expect(page.locator("#eval-image-pair-question")).to_contain_text("Which is better", timeout=30_000)
         for name, title in (("image", "Images"), ("text", "Text"), ("music", "Music")):
             page.locator("#tab-evaluate").get_by_role("tab", name=title, exact=True).click()
+            expect(page.locator(f"#eval-{name}-question")).to_contain_text("real or generated", timeout=30_000)
             page.locator(f"#eval-{name}-next").click()
             expect(page.locator(f"#eval-{name}-question")).to_contain_text("real or generated", timeout=30_000)
             page.locator(f"#eval-{name}-real").click()
