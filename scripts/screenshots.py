@@ -46,6 +46,7 @@ SCROLL_JS = """async () => { for (let y = 0; y < document.body.scrollHeight; y +
 
 def open_tab(page, name: str) -> None:  # noqa: ANN001 - a playwright Page
     """Click a top-level tab. On a narrow page Gradio moves the tabs that don't fit into its "More tabs" menu."""
+    page.wait_for_selector("[role=tablist]", timeout=60_000)  # the page may still be rendering
     tab = page.get_by_role("tab", name=name, exact=True).first
     if tab.count() and tab.is_visible():
         tab.click()
