@@ -2,6 +2,7 @@
 """How fast the app starts and answers, measured end to end.
 
     python scripts/bench_app.py [--out docs/bench-app.md]
+    python scripts/bench_app.py --cpu-share 0.67 --out docs/bench-app-slow.md   # first page, a host 3x slower
 
 Launches `python app.py`, times until it serves its page, then times the first Music click (sent the
 moment the page serves: it waits for whatever is left of the start-up warm-up of the audio renderer)
@@ -33,7 +34,13 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=30, help="timed calls per image model (default: %(default)s)")
     parser.add_argument("--count", type=int, default=16, help="images per grid (default: %(default)s)")
     parser.add_argument("--out", default=None, help="also write the results to this Markdown file")
+    parser.add_argument("--cpu-share", type=float, default=None,
+                        help="only time the first page, with the app held to this share of one core's time (e.g. "
+                             "0.67: a 2-core host 3x slower; a cgroup quota, needs root)")
     args = parser.parse_args()
+    if args.cpu_share:
+        first_page_under_quota(args.cpu_share, args.out)
+        return
 
     from gradio_client import Client
 
@@ -85,6 +92,34 @@ def main() -> None:
     print(text)
     if args.out:
         atomic_write_text(args.out, f"# `python scripts/bench_app.py` ({os.cpu_count()} CPU cores)\n\n{text}\n")
+
+
+def first_page_under_quota(share: float, out: str | None, runs: int = 3) -> None:
+    """Seconds from launch to the first page with the app (and what it starts) held to ``share`` of a core."""
+    from studio.local_server import QuotaUnavailable, cpu_limited, release
+
+    times = []
+    for _ in range(runs):
+        port = free_port()
+        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)], cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        try:
+            group = cpu_limited(proc.pid, share)
+        except QuotaUnavailable as exc:
+            proc.kill()
+            raise SystemExit(f"error: --cpu-share: {exc}") from None
+        try:
+            times.append(wait_for_http(f"http://127.0.0.1:{port}/", proc, timeout=300))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+            release(group)
+    text = (f"- With the app held to {share:g} of a core's time (a cgroup CPU quota): first page after "
+            + ", ".join(f"{t:.1f}" for t in times) + f" s ({runs} launches).")
+    print(text)
+    if out:
+        atomic_write_text(out, f"# `python scripts/bench_app.py --cpu-share {share:g}` ({os.cpu_count()} CPU cores)"
+                               f"\n\n{text}\n")
 
 
 VIEWER = """

@@ -7,8 +7,8 @@ app would on a quiet server) and writes docs/lab-presets.md and .json.
     python scripts/lab_presets.py --cpu-share 0.33    # each worker held to a third of a core: a host 3x slower
     python scripts/lab_presets.py --seeds 1 --seconds 20 --preset "Mode collapse"
 
---cpu-share puts each worker in a cgroup of its own with a CPU quota (cgroup v2 cpu.max, or v1
-cpu.cfs_quota_us), so it trains as on a slower machine while the rest of this one is free; it needs root.
+--cpu-share puts each worker in a cgroup of its own with a CPU quota (studio/local_server.py), so it trains as
+on a slower machine while the rest of this one is free; it needs root.
 
 Expected: Mode collapse covers <= 3 of 8 modes; Rescued covers 8 of 8 with >= 80% high-quality samples;
 Divergence shows at least one rollback and then recovers; Posterior collapse ends with <= 1 active unit
@@ -38,30 +38,9 @@ from studio.lab.view import (
     run_log,  # noqa: E402
 )
 from studio.lab.worker import SPEC, read_status  # noqa: E402
+from studio.local_server import QuotaUnavailable, cpu_limited, release  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-CGROUP_V2, CGROUP_V1_CPU = Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/cpu")
-PERIOD_US = 100_000
-
-
-def cpu_limited(pid: int, share: float) -> Path:
-    """Move process ``pid`` into a new cgroup allowed ``share`` of one core; returns the cgroup to remove."""
-    quota = max(1_000, int(share * PERIOD_US))
-    if (CGROUP_V2 / "cgroup.controllers").exists():
-        group = CGROUP_V2 / f"studio-lab-{pid}"
-        group.mkdir()
-        (group / "cpu.max").write_text(f"{quota} {PERIOD_US}")
-    elif (CGROUP_V1_CPU / "cpu.cfs_quota_us").exists():
-        group = CGROUP_V1_CPU / f"studio-lab-{pid}"
-        group.mkdir()
-        (group / "cpu.cfs_period_us").write_text(str(PERIOD_US))
-        (group / "cpu.cfs_quota_us").write_text(str(quota))
-    else:
-        raise SystemExit("error: --cpu-share needs a cgroup CPU controller (none found under /sys/fs/cgroup)")
-    (group / "cgroup.procs").write_text(str(pid))
-    return group
 
 
 def run_one(name: str, seed: int, seconds: float, root: Path, cpu_share: float | None = None) -> dict:
@@ -73,7 +52,11 @@ def run_one(name: str, seed: int, seconds: float, root: Path, cpu_share: float |
     with open(folder / "worker.log", "w") as log:
         proc = subprocess.Popen([sys.executable, "-m", "studio.lab.worker", str(folder)], cwd=REPO, stdout=log,
                                 stderr=subprocess.STDOUT)
-        group = cpu_limited(proc.pid, cpu_share) if cpu_share else None
+        try:
+            group = cpu_limited(proc.pid, cpu_share) if cpu_share else None
+        except QuotaUnavailable as exc:
+            proc.kill()
+            raise SystemExit(f"error: --cpu-share: {exc}") from None
         try:
             proc.wait(timeout=seconds + 300)
         finally:
@@ -81,7 +64,7 @@ def run_one(name: str, seed: int, seconds: float, root: Path, cpu_share: float |
                 proc.kill()
                 proc.wait()
             if group is not None:
-                group.rmdir()
+                release(group)
     status, frame = read_status(folder) or {}, read_frame(folder) or {}
     log = run_log(folder)
     evals = [r["eval"] for r in log if "eval" in r]

@@ -1,4 +1,7 @@
-"""Helpers to launch and wait for a local server (used by the app tests and scripts/bench_app.py)."""
+"""Helpers for local processes: wait for a launched server (the app tests, scripts/bench_app.py), and hold a
+process to a share of the CPU with a cgroup quota, how scripts stand in for a slower host (a cgroup of its own
+per process, cgroup v2's ``cpu.max`` or v1's ``cpu.cfs_quota_us``; a share of 0.33 is a third of one core's
+time, 0.67 two thirds spread over any cores; needs root)."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -27,3 +31,40 @@ def wait_for_http(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> fl
         except OSError:
             time.sleep(0.1)
     raise TimeoutError(f"the app did not answer at {url} within {timeout}s")
+
+CGROUP_V2, CGROUP_V1_CPU = Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/cpu")
+PERIOD_US = 100_000
+
+
+class QuotaUnavailable(RuntimeError):
+    """No cgroup CPU controller can be written here."""
+
+
+def cpu_limited(pid: int, share: float) -> Path:
+    """Move process ``pid`` (its threads, and the children it starts later) into a new cgroup allowed ``share``
+    of one core's time; returns the cgroup, to remove with ``release`` once the process has ended."""
+    quota = max(1_000, int(share * PERIOD_US))
+    try:
+        if (CGROUP_V2 / "cgroup.controllers").exists():
+            group = CGROUP_V2 / f"studio-quota-{pid}"
+            group.mkdir()
+            (group / "cpu.max").write_text(f"{quota} {PERIOD_US}")
+        elif (CGROUP_V1_CPU / "cpu.cfs_quota_us").exists():
+            group = CGROUP_V1_CPU / f"studio-quota-{pid}"
+            group.mkdir()
+            (group / "cpu.cfs_period_us").write_text(str(PERIOD_US))
+            (group / "cpu.cfs_quota_us").write_text(str(quota))
+        else:
+            raise QuotaUnavailable("no cgroup CPU controller under /sys/fs/cgroup")
+        (group / "cgroup.procs").write_text(str(pid))
+    except OSError as exc:
+        raise QuotaUnavailable(f"could not set a CPU quota ({exc}); run as root on a machine with cgroups") from exc
+    return group
+
+
+def release(group: Path) -> None:
+    """Remove a cgroup made by ``cpu_limited`` (its process must have ended)."""
+    try:
+        group.rmdir()
+    except OSError:
+        pass
