@@ -24,8 +24,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from studio import manifest
 
 
@@ -49,14 +47,14 @@ def parse_args() -> argparse.Namespace:
 if __name__ == "__main__":
     ARGS = parse_args()  # --help and bad arguments answer before torch is imported
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np  # noqa: E402 - after --help, which must not import it
+import torch  # noqa: E402 - after --help, which must not import it
 
-from studio.atomic import atomic_write_text  # noqa: E402
-from studio.export import check_parity  # noqa: E402
-from studio.graph_flops import cpu_model, graph_flops, ort_matmul_gflops  # noqa: E402
-from studio.modalities import BY_NAME  # noqa: E402
-from studio.runtime import CUDA, make_session  # noqa: E402
+from studio.atomic import atomic_write_text  # noqa: E402 - after --help, which must not import it
+from studio.export import check_parity  # noqa: E402 - after --help, which must not import it
+from studio.graph_flops import cpu_model, graph_flops, ort_matmul_gflops  # noqa: E402 - after --help, which must not import it
+from studio.modalities import BY_NAME  # noqa: E402 - after --help, which must not import it
+from studio.runtime import CUDA, make_session  # noqa: E402 - after --help, which must not import it
 
 
 def build_process(config: dict):  # noqa: ANN201 - a studio.families.base.GenerativeProcess

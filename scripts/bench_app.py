@@ -21,12 +21,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from studio import manifest
+from studio.atomic import atomic_write_text
+from studio.local_server import free_port, wait_for_http
 
-from studio import manifest  # noqa: E402
-from studio.atomic import atomic_write_text  # noqa: E402
-from studio.local_server import free_port, wait_for_http  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:

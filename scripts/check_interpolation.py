@@ -11,10 +11,6 @@ each point of the straight path between them is decoded greedily (zero sampling 
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 PAIRS = (("To be, or not to be, that is the question", "I will not stay to hear thee speak of love"),
          ("To be, or not to be", "I will not stay"),

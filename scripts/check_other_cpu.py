@@ -21,10 +21,9 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from studio.atomic import atomic_write_text
 
-from studio.atomic import atomic_write_text  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 
 def cpu_flags() -> str:

@@ -22,9 +22,7 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from studio import manifest  # noqa: E402
+from studio import manifest
 
 SWEEP_SAMPLES, SWEEP_SEED = 2000, 1
 #: the settings tried, per family: (temperature, top_k)

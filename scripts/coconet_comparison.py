@@ -23,9 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from studio import manifest  # noqa: E402
+from studio import manifest
 
 WINDOW, OVERLAP = 64, 32  # steps: the model's context is one 4-bar fragment
 COCONET_NATS_PER_FRAME = 0.57  # Huang et al. 2017, Table 1: 16th-note grid, random orderings

@@ -18,10 +18,8 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from studio import manifest  # noqa: E402
-from studio.modalities import ALL, BY_NAME  # noqa: E402
+from studio import manifest
+from studio.modalities import ALL, BY_NAME
 
 
 def parse_args() -> argparse.Namespace:

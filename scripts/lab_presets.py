@@ -29,16 +29,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from studio.atomic import atomic_write_json, atomic_write_text  # noqa: E402
-from studio.lab.spec import PRESETS, preset_spec  # noqa: E402
+from studio.atomic import atomic_write_json, atomic_write_text
+from studio.lab.spec import PRESETS, preset_spec
 from studio.lab.view import (
-    read_frame,  # noqa: E402
-    run_log,  # noqa: E402
+    read_frame,
+    run_log,
 )
-from studio.lab.worker import SPEC, read_status  # noqa: E402
-from studio.local_server import QuotaUnavailable, cpu_limited, release  # noqa: E402
+from studio.lab.worker import SPEC, read_status
+from studio.local_server import QuotaUnavailable, cpu_limited, release
 
 REPO = Path(__file__).resolve().parent.parent
 

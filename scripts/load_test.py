@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 MIXES = ("identical", "distinct", "tabs")
 
 #: (api_name, arguments for request number i) of the ``tabs`` mix: every tab's main endpoints.

@@ -23,12 +23,9 @@ import argparse
 import copy
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from studio import manifest
 
@@ -49,14 +46,14 @@ def parse_args() -> argparse.Namespace:
 if __name__ == "__main__":
     ARGS = parse_args()  # --help answers before torch is imported
 
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
+import torch  # noqa: E402 - after --help, which must not import it
+from torch import nn  # noqa: E402 - after --help, which must not import it
 
-from studio.atomic import atomic_write_text  # noqa: E402
-from studio.graph_flops import cpu_model  # noqa: E402
-from studio.modalities import BY_NAME  # noqa: E402
-from studio.training.loop import PREVIEW, LoopConfig, Trainer, make_optimizer  # noqa: E402
-from studio.training.recipe import resolve, stages  # noqa: E402
+from studio.atomic import atomic_write_text  # noqa: E402 - after --help, which must not import it
+from studio.graph_flops import cpu_model  # noqa: E402 - after --help, which must not import it
+from studio.modalities import BY_NAME  # noqa: E402 - after --help, which must not import it
+from studio.training.loop import PREVIEW, LoopConfig, Trainer, make_optimizer  # noqa: E402 - after --help, which must not import it
+from studio.training.recipe import resolve, stages  # noqa: E402 - after --help, which must not import it
 
 
 def bare_step(process, batches, phases, optimizers, step: int, clip: float) -> float:  # noqa: ANN001

@@ -12,15 +12,11 @@ training data), into trained/_heldout/ (the app reads only trained/):
 from __future__ import annotations
 
 import io
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from studio.atomic import atomic_write_bytes, atomic_write_text  # noqa: E402
-from studio.manifest import HELDOUT_DIR  # noqa: E402
+from studio.atomic import atomic_write_bytes, atomic_write_text
+from studio.manifest import HELDOUT_DIR
 
 # The file names, as the modalities' judge.py read them (those modules import the app's stack, so not here).
 IMAGES_FILE, LINES_FILE, CHORALES_FILE = (HELDOUT_DIR / name for name in ("images.npz", "lines.txt", "chorales.npz"))

@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import argparse
 import io
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from studio.atomic import atomic_write_bytes, atomic_write_text  # noqa: E402
-from studio.image.data import CLASS_NAMES, PROVENANCE, load_fashion_mnist  # noqa: E402
-from studio.lab.view import IMAGES_FILE  # noqa: E402
+from studio.atomic import atomic_write_bytes, atomic_write_text
+from studio.image.data import CLASS_NAMES, PROVENANCE, load_fashion_mnist
+from studio.lab.view import IMAGES_FILE
 
 PER_CLASS = 400
 SEED = 2024

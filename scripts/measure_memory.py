@@ -19,13 +19,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))  # load_test.launch_app
+from studio import manifest
+from studio.atomic import atomic_write_text
+from studio.local_server import free_port
 
-from studio import manifest  # noqa: E402
-from studio.atomic import atomic_write_text  # noqa: E402
-from studio.local_server import free_port  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 TARGET_MB = 1024
 

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from studio import manifest  # noqa: E402
-from studio.evaluation.schema import REAL_SUFFIX, likelihood_text, sampling_label  # noqa: E402
-from studio.modalities import ALL  # noqa: E402
+from studio import manifest
+from studio.evaluation.schema import REAL_SUFFIX, likelihood_text, sampling_label
+from studio.modalities import ALL
 
 
 def table(modality, entries: list[dict], root: Path) -> list[str]:  # noqa: ANN001 - a studio.modality.Modality

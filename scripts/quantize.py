@@ -26,16 +26,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from studio import manifest
+from studio.atomic import atomic_write_text
 
-from studio import manifest  # noqa: E402
-from studio.atomic import atomic_write_text  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 MAX_LOSS = 0.05  # relative, on the main metric
 MIN_SPEEDUP = 1.3  # at batch 1 and at batch 64

@@ -16,10 +16,8 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from studio import manifest  # noqa: E402
-from studio.modalities import BY_NAME  # noqa: E402
+from studio import manifest
+from studio.modalities import BY_NAME
 
 
 def main() -> None:

@@ -19,8 +19,17 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from studio.local_server import wait_for_http  # noqa: E402 - standard library only
+
+
+def _local_server():  # noqa: ANN202 - a module
+    """studio/local_server.py, loaded from its file: this runs before anything, the studio package included, is
+    installed (that module needs only the standard library)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("studio_local_server", ROOT / "studio" / "local_server.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 APP_URL = "http://127.0.0.1:7860/"
 
@@ -44,7 +53,7 @@ def run_until_served(command: str, url: str, timeout_s: float) -> None:
     print(f"$ {command}", flush=True)
     process = subprocess.Popen(["bash", "-c", command], cwd=ROOT, start_new_session=True)
     try:
-        seconds = wait_for_http(url, process, timeout=timeout_s)
+        seconds = _local_server().wait_for_http(url, process, timeout=timeout_s)
         print(f"== {url} answered after {seconds:.0f} s (set-up included); stopping the app", flush=True)
     except (RuntimeError, TimeoutError) as exc:
         raise SystemExit(f"README's app command failed: {exc}") from None

@@ -137,7 +137,6 @@ def main() -> int:
     parser.add_argument("--lab", metavar="PRESET", help="instead, the Lab's live view while PRESET trains")
     parser.add_argument("--lab-seconds", type=float, default=50, help="how long the Lab preset trains first")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT / "scripts"))
     from load_test import launch_app
 
     proc, url = (None, args.url) if args.url else launch_app(args.port)

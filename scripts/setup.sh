@@ -2,9 +2,10 @@
 # Set-up on a fresh machine, into a virtual environment (Debian's own Python refuses system-wide pip installs).
 #
 #   bash scripts/setup.sh          everything for training and tests: apt (python3-venv, Chromium for the
-#                                  browser tests, the Fashion-MNIST package), .venv with requirements.txt,
-#                                  the text and music data sets
-#   bash scripts/setup.sh --app    only the web app: .venv-app with requirements-app.txt (no torch, CPU)
+#                                  browser tests, the Fashion-MNIST package), .venv with requirements.txt
+#                                  and the studio package (editable), the text and music data sets
+#   bash scripts/setup.sh --app    only the web app: .venv-app with requirements-app.txt and the studio
+#                                  package (no torch, CPU)
 #
 # apt needs root: run as root, or as a user with sudo. On a machine without apt (macOS) the apt steps are
 # skipped with a note: the browser tests and the image data set are then unavailable and their tests skip.
@@ -15,7 +16,7 @@ MODE=full
 case "${1:-}" in
   "") ;;
   --app) MODE=app ;;
-  -h|--help) sed -n 2,10p "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n 2,11p "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "setup.sh: unknown option '$1' (use --app for the app only, or nothing for everything)" >&2; exit 2 ;;
 esac
 PYTHON=${PYTHON:-python3}
@@ -55,8 +56,13 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 . "$VENV/bin/activate"
 
-echo "== pip: $REQUIREMENTS"
+echo "== pip: $REQUIREMENTS, then the studio package itself (pyproject.toml)"
 python -m pip install -q -r "$REQUIREMENTS"
+if [ "$MODE" = app ]; then
+  python -m pip install -q --no-deps .
+else
+  python -m pip install -q --no-deps -e .  # editable: the checkout is the package
+fi
 
 if [ "$MODE" = app ]; then
   echo "== done: run the app with  $VENV/bin/python app.py"

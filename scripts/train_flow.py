@@ -4,13 +4,10 @@
 Resumes from the last checkpoint by default (`--fresh` starts over). See `--help`.
 """
 
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from studio.modalities import ALL  # noqa: E402
-from studio.training.pipeline import main  # noqa: E402
+from studio.modalities import ALL
+from studio.training.pipeline import main
 
 if __name__ == "__main__":
     main("flow", ALL)

@@ -17,7 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -40,20 +39,20 @@ def parse_args() -> argparse.Namespace:
 if __name__ == "__main__":
     ARGS = parse_args()  # --help and bad arguments answer before torch is imported
 
-import numpy as np  # noqa: E402
-import onnxruntime as ort  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from tqdm.auto import tqdm  # noqa: E402
+import numpy as np  # noqa: E402 - after --help, which must not import it
+import onnxruntime as ort  # noqa: E402 - after --help, which must not import it
+import torch  # noqa: E402 - after --help, which must not import it
+import torch.nn.functional as F  # noqa: E402 - after --help, which must not import it
+from tqdm.auto import tqdm  # noqa: E402 - after --help, which must not import it
 
-from studio.atomic import atomic_write, atomic_write_json, atomic_write_text  # noqa: E402
-from studio.export import _quiet_export, check_parity  # noqa: E402
-from studio.image.codec import to_unit_range  # noqa: E402
-from studio.image.data import CLASS_NAMES, PROVENANCE, load_fashion_mnist  # noqa: E402
-from studio.image.metrics import CLASSIFIER, STATS  # noqa: E402
-from studio.image.networks.classifier import ReferenceClassifier, Uint8Classifier  # noqa: E402
-from studio.manifest import git_commit  # noqa: E402
-from studio.modality import DataMissing  # noqa: E402
+from studio.atomic import atomic_write, atomic_write_json, atomic_write_text  # noqa: E402 - after --help, which must not import it
+from studio.export import _quiet_export, check_parity  # noqa: E402 - after --help, which must not import it
+from studio.image.codec import to_unit_range  # noqa: E402 - after --help, which must not import it
+from studio.image.data import CLASS_NAMES, PROVENANCE, load_fashion_mnist  # noqa: E402 - after --help, which must not import it
+from studio.image.metrics import CLASSIFIER, STATS  # noqa: E402 - after --help, which must not import it
+from studio.image.networks.classifier import ReferenceClassifier, Uint8Classifier  # noqa: E402 - after --help, which must not import it
+from studio.manifest import git_commit  # noqa: E402 - after --help, which must not import it
+from studio.modality import DataMissing  # noqa: E402 - after --help, which must not import it
 
 
 def main(args: argparse.Namespace) -> None:

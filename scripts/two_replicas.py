@@ -21,16 +21,14 @@ import threading
 import time
 from pathlib import Path
 
+from load_test import launch_app
+from load_votes import Voter, stored_tickets
+
+from studio.atomic import atomic_write_text
+from studio.humaneval.pgtemp import create_database, temporary_postgres
+from studio.local_server import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from load_test import launch_app  # noqa: E402
-from load_votes import Voter, stored_tickets  # noqa: E402
-
-from studio.atomic import atomic_write_text  # noqa: E402
-from studio.humaneval.pgtemp import create_database, temporary_postgres  # noqa: E402
-from studio.local_server import free_port  # noqa: E402
 
 MODALITIES = ("image", "text", "music")
 

@@ -18,9 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from studio import manifest  # noqa: E402
+from studio import manifest
 
 CHECK_SAMPLES = 256
 

@@ -17,10 +17,7 @@ writes them); the committed decoder.onnx has the decoder but not the encoder.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 REPO = Path(__file__).resolve().parent.parent
 

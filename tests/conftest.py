@@ -14,13 +14,12 @@ from typing import Any
 
 import pytest
 
+from studio import manifest
+from studio.local_server import free_port, wait_for_http
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 #: What the app tests serve (a copy of it): trained/, or e.g. runs/tiny/trained to try the app code on tiny models.
 TRAINED_SOURCE = Path(os.environ.get("STUDIO_TEST_TRAINED_DIR") or ROOT / "trained")
-
-from studio import manifest  # noqa: E402
-from studio.local_server import free_port, wait_for_http  # noqa: E402
 
 
 def served_copy_of_trained(dest: Path) -> Path:

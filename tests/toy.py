@@ -9,10 +9,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from studio.families.base import GenerativeProcess, Phase  # noqa: E402
-from studio.training.loop import LoopConfig, Trainer  # noqa: E402
+from studio.families.base import GenerativeProcess, Phase
+from studio.training.loop import LoopConfig, Trainer
 
 
 class ToyProcess(GenerativeProcess):

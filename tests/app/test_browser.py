@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 
 import pytest
 
+from scripts.screenshots import CHROMIUM, CHROMIUM_FLAGS
 from tests.conftest import ROOT, served_ids
-
-sys.path.insert(0, str(ROOT / "scripts"))
-from screenshots import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402 - the browser the screenshots use
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed "
@@ -169,7 +166,7 @@ def test_controls_dice_hidden_inputs_strict_dropdowns_and_errors_that_keep_the_r
 
 
 def test_screenshots_of_every_tab_fit_and_show_their_pictures(app_server):
-    from screenshots import TABS, WIDTHS, shoot
+    from scripts.screenshots import TABS, WIDTHS, shoot
 
     shots = shoot(app_server["url"], ROOT / "runs" / "screenshots")  # kept as artefacts of the run
     assert len(shots) == len(TABS) * len(WIDTHS)

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-from load_test import run_mix  # noqa: E402
+from scripts.load_test import run_mix
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

@@ -1,0 +1,1 @@
+"""What a user runs: the training, evaluation and set-up scripts (importable by the tests as ``scripts.*``)."""
