@@ -54,9 +54,9 @@ def build_demo(trained_dir: str | None = None):  # noqa: ANN201 - a gradio.Block
     (human judgements) and the Lab."""
     import gradio as gr
 
-    from studio import manifest
     from studio.modalities import ALL
-    from studio.serving import ModelRegistry
+    from studio.registry import manifest
+    from studio.registry.serving import ModelRegistry
     from studio.ui import first_screen
 
     registry = ModelRegistry(trained_dir or manifest.TRAINED_DIR, modalities=ALL)

@@ -8,7 +8,7 @@
 For each generator: samples/s at batch 1 and 64 in ORT and in PyTorch eager (the PyTorch model is
 rebuilt from the entry's config.json; speed does not depend on the trained weights), their ratio,
 and the GFLOP/s ORT reaches at batch 64. FLOPs are counted from the exported graph's Conv, ConvTranspose,
-Gemm and MatMul shapes at that batch (studio/graph_flops.py); the yardstick is the best large-GEMM rate
+Gemm and MatMul shapes at that batch (studio/onnx/graph_flops.py); the yardstick is the best large-GEMM rate
 that torch or ORT reach in the same run, so "of matmul" is a share of a limit this machine really has.
 Measurements alternate between the two runtimes and keep the best of several rounds, so a noisy
 neighbour slows both sides alike.
@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from studio import manifest
+from studio.registry import manifest
 
 
 def parse_args() -> argparse.Namespace:
@@ -51,10 +51,10 @@ import numpy as np  # noqa: E402 - after --help, which must not import it
 import torch  # noqa: E402 - after --help, which must not import it
 
 from studio.atomic import atomic_write_text  # noqa: E402 - after --help, which must not import it
-from studio.export import check_parity  # noqa: E402 - after --help, which must not import it
-from studio.graph_flops import cpu_model, graph_flops, ort_matmul_gflops  # noqa: E402 - after --help, which must not import it
 from studio.modalities import BY_NAME  # noqa: E402 - after --help, which must not import it
-from studio.runtime import CUDA, make_session  # noqa: E402 - after --help, which must not import it
+from studio.onnx.export import check_parity  # noqa: E402 - after --help, which must not import it
+from studio.onnx.graph_flops import cpu_model, graph_flops, ort_matmul_gflops  # noqa: E402 - after --help, which must not import it
+from studio.onnx.runtime import CUDA, make_session  # noqa: E402 - after --help, which must not import it
 
 
 def build_process(config: dict):  # noqa: ANN201 - a studio.families.base.GenerativeProcess
@@ -86,8 +86,8 @@ def matmul_gflops(device: str, seconds: float, sync: Callable[[], None], n: int 
 def bench_autoregressive(entries: list[dict], root: Path, args: argparse.Namespace, sync: Callable[[], None],
                          raw: dict) -> str:
     """Tokens/s for step-graph generators: ORT with the KV cache, ORT recomputing the prefix, PyTorch."""
-    from studio.decoding import generate
-    from studio.runtime import AutoregressiveGenerator
+    from studio.onnx.decoding import generate
+    from studio.onnx.runtime import AutoregressiveGenerator
 
     lines = ["Autoregressive generators: tokens/s for whole sequences (BOS to the last token), and the time "
              "to draw 16 finished samples (tokens + decoder) with the KV cache.", "",
@@ -136,8 +136,8 @@ def bench_text_continuation(entries: list[dict], root: Path, args: argparse.Name
                             raw: dict, new_chars: int = 200) -> str:
     """Characters/s for continuing a prompt at batch 1: ORT with the KV cache, ORT recomputing the prefix,
     and transformers' generate() in PyTorch (its own KV cache)."""
-    from studio.decoding import generate, ort_step
-    from studio.runtime import AutoregressiveGenerator
+    from studio.onnx.decoding import generate, ort_step
+    from studio.onnx.runtime import AutoregressiveGenerator
     from studio.text.codec import map_prompt
 
     lines = [f"Character models: characters/s for {new_chars} new characters after a one-line prompt, batch 1, "
@@ -189,7 +189,7 @@ def bench_music_rendering(entries: list[dict], root: Path, args: argparse.Namesp
     from studio.music.render import mel_spectrogram_image, piano_roll_image, render_audio, to_wav_bytes
     from studio.music.sampling import draw_piece
     from studio.music.tab import SAMPLE_RATE
-    from studio.runtime import load_generator
+    from studio.onnx.runtime import load_generator
 
     lines = [f"Music: seconds for a {bars}-bar piece at {tempo:g} bpm ({bars * 4 * 60 / tempo:.1f} s of music), "
              f"audio at {SAMPLE_RATE} Hz; best of {args.rounds} rounds. One-shot models join 4-bar fragments; the "

@@ -21,9 +21,9 @@ import sys
 import time
 from pathlib import Path
 
-from studio import manifest
 from studio.atomic import atomic_write_text
 from studio.local_server import free_port, wait_for_http
+from studio.registry import manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -31,8 +31,8 @@ def main() -> int:
     from load_test import HEADER, launch_app, run_mix
 
     from studio.atomic import atomic_write_text
-    from studio.graph_flops import cpu_model
     from studio.microbatch import ENV
+    from studio.onnx.graph_flops import cpu_model
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 

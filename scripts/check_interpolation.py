@@ -27,7 +27,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    from studio.serving import ModelRegistry
+    from studio.registry.serving import ModelRegistry
     from studio.text.tab import interpolate_lines
 
     registry = ModelRegistry(device="cpu")

@@ -34,10 +34,10 @@ def cpu_flags() -> str:
 
 
 def here() -> list[dict]:
-    from studio import manifest
     from studio.evaluation.heads import compare_heads, draw_head, read_head
     from studio.image.protocol import PROTOCOL
-    from studio.runtime import load_generator
+    from studio.onnx.runtime import load_generator
+    from studio.registry import manifest
 
     rows = []
     for entry in manifest.entries():

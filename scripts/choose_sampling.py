@@ -22,7 +22,7 @@ import json
 import sys
 from pathlib import Path
 
-from studio import manifest
+from studio.registry import manifest
 
 SWEEP_SAMPLES, SWEEP_SEED = 2000, 1
 #: the settings tried, per family: (temperature, top_k)
@@ -61,8 +61,8 @@ def main() -> None:
     from studio.image import MODALITY
     from studio.image.protocol import PROTOCOL, validation_reference
     from studio.image.recipes import PREVIEW_SEED, save_image_grid
-    from studio.modality import DataMissing
-    from studio.runtime import load_generator
+    from studio.onnx.runtime import load_generator
+    from studio.registry.record import DataMissing
     from studio.training.cards import registered_card
 
     root = Path(args.trained_dir)

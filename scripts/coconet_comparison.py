@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from studio import manifest
+from studio.registry import manifest
 
 WINDOW, OVERLAP = 64, 32  # steps: the model's context is one 4-bar fragment
 COCONET_NATS_PER_FRAME = 0.57  # Huang et al. 2017, Table 1: 16th-note grid, random orderings
@@ -60,7 +60,7 @@ def piece_windows(grid: np.ndarray) -> tuple[list[np.ndarray], list[int]]:
 def token_nll(generator, tokens: np.ndarray, batch: int = 200) -> np.ndarray:  # noqa: ANN001
     """Nats of every token of ``tokens`` int64 [N, 256] through the generator's step graph, in batches
     (the cache of a whole batch is copied at every step): float64 [N, 256]."""
-    from studio.decoding import ort_step, sequence_nll
+    from studio.onnx.decoding import ort_step, sequence_nll
 
     info, step = generator.info, ort_step(generator.session)
     shape = (info.layers, info.heads, info.head_dim)
@@ -85,7 +85,7 @@ def frame_nll(generator, grids: list[np.ndarray]) -> tuple[float, int]:  # noqa:
 def main() -> None:
     args = parse_args()
     from studio.music.data import augment, fragments, load_chorales
-    from studio.runtime import AutoregressiveGenerator, load_generator
+    from studio.onnx.runtime import AutoregressiveGenerator, load_generator
 
     root = Path(args.trained_dir)
     try:

@@ -18,8 +18,8 @@ import json
 import sys
 from pathlib import Path
 
-from studio import manifest
 from studio.modalities import ALL, BY_NAME
+from studio.registry import manifest
 
 
 def parse_args() -> argparse.Namespace:
@@ -47,7 +47,7 @@ def main() -> None:
     from studio.evaluation.heads import check_head
     from studio.evaluation.protocol import evaluate_file
     from studio.evaluation.schema import sampling_label
-    from studio.runtime import load_generator
+    from studio.onnx.runtime import load_generator
 
     if args.real_baseline:
         real_baseline(args.device)

@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from studio import manifest
+from studio.registry import manifest
 
 TARGET = 0.05  # the loop may add at most 5% to a cpu-preset run
 
@@ -50,8 +50,8 @@ import torch  # noqa: E402 - after --help, which must not import it
 from torch import nn  # noqa: E402 - after --help, which must not import it
 
 from studio.atomic import atomic_write_text  # noqa: E402 - after --help, which must not import it
-from studio.graph_flops import cpu_model  # noqa: E402 - after --help, which must not import it
 from studio.modalities import BY_NAME  # noqa: E402 - after --help, which must not import it
+from studio.onnx.graph_flops import cpu_model  # noqa: E402 - after --help, which must not import it
 from studio.training.loop import PREVIEW, LoopConfig, Trainer, make_optimizer  # noqa: E402 - after --help, which must not import it
 from studio.training.recipe import resolve, stages  # noqa: E402 - after --help, which must not import it
 

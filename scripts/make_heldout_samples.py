@@ -16,7 +16,7 @@ import io
 import numpy as np
 
 from studio.atomic import atomic_write_bytes, atomic_write_text
-from studio.manifest import HELDOUT_DIR
+from studio.registry.manifest import HELDOUT_DIR
 
 # The file names, as the modalities' judge.py read them (those modules import the app's stack, so not here).
 IMAGES_FILE, LINES_FILE, CHORALES_FILE = (HELDOUT_DIR / name for name in ("images.npz", "lines.txt", "chorales.npz"))

@@ -19,9 +19,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from studio import manifest
 from studio.atomic import atomic_write_text
 from studio.local_server import free_port
+from studio.registry import manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,12 +13,12 @@ import argparse
 import json
 from pathlib import Path
 
-from studio import manifest
 from studio.evaluation.schema import REAL_SUFFIX, likelihood_text, sampling_label
 from studio.modalities import ALL
+from studio.registry import manifest
 
 
-def table(modality, entries: list[dict], root: Path) -> list[str]:  # noqa: ANN001 - a studio.modality.Modality
+def table(modality, entries: list[dict], root: Path) -> list[str]:  # noqa: ANN001 - a studio.registry.record.Modality
     schema = modality.schema
     headers = ["model", *(schema.metric(k).header for k in schema.table), "likelihood", "params", "ONNX",
                "train min", "steps"]

@@ -30,8 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from studio import manifest
 from studio.atomic import atomic_write_text
+from studio.registry import manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,7 +40,7 @@ MIN_SPEEDUP = 1.3  # at batch 1 and at batch 64
 CALIBRATION_BATCHES, CALIBRATION_BATCH = 8, 64
 
 
-def main_metric(modality) -> tuple[str, str]:  # noqa: ANN001 - a studio.modality.Modality
+def main_metric(modality) -> tuple[str, str]:  # noqa: ANN001 - a studio.registry.record.Modality
     key = modality.judge().MAIN_METRICS[0]
     return key, modality.schema.metric(key).better
 
@@ -73,7 +73,7 @@ def quantize(path: Path, z_dim: int, folder: Path) -> dict[str, Path]:
         quantize_static,
     )
 
-    from studio.sessions import LONG_GRAPH_NODES, node_count
+    from studio.onnx.options import LONG_GRAPH_NODES, node_count
 
     class NoiseBatches(CalibrationDataReader):
         def __init__(self) -> None:
@@ -150,7 +150,7 @@ def samples_per_s(session, z_dim: int, batch: int, seconds: float = 1.0) -> floa
 
 
 def speedups(fp32: Path, int8: Path, z_dim: int, rounds: int = 3) -> dict[int, float]:
-    from studio.sessions import cpu_session
+    from studio.onnx.options import cpu_session
 
     base, fast = cpu_session(fp32), cpu_session(int8)
     result = {}
@@ -172,9 +172,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from studio.evaluation.protocol import evaluate, evaluate_file
-    from studio.graph_flops import cpu_model
     from studio.modalities import BY_NAME
-    from studio.runtime import load_generator
+    from studio.onnx.graph_flops import cpu_model
+    from studio.onnx.runtime import load_generator
 
     entries = [e for e in manifest.entries() if e.get("kind", "one-shot") == "one-shot"
                and (not args.ids or e["id"] in args.ids)]

@@ -16,8 +16,8 @@ import json
 import sys
 from pathlib import Path
 
-from studio import manifest
 from studio.modalities import BY_NAME
+from studio.registry import manifest
 
 
 def main() -> None:
@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a record is out of date")
     args = parser.parse_args()
     from studio.atomic import atomic_write_json, atomic_write_text
-    from studio.evaluation.heads import record_head
+    from studio.registry.stored_samples import record_head
     from studio.training.cards import registered_card
 
     root = Path(args.trained_dir)

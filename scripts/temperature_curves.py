@@ -16,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from studio import manifest
+from studio.registry import manifest
 
 
 def parse_args() -> argparse.Namespace:
@@ -35,7 +35,7 @@ def main() -> None:
     from tqdm.auto import tqdm
 
     from studio.atomic import atomic_write_json
-    from studio.runtime import load_generator
+    from studio.onnx.runtime import load_generator
     from studio.text.metrics import ReferenceMissing, TextReference
     from studio.text.temperature import FILE, N_SAMPLES, markdown_table, sweep
 

@@ -21,9 +21,9 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from studio.atomic import atomic_write, atomic_write_json, atomic_write_text
-from studio.export import _quiet_export, check_parity
-from studio.manifest import git_commit
-from studio.modality import DataMissing
+from studio.onnx.export import _quiet_export, check_parity
+from studio.registry.manifest import git_commit
+from studio.registry.record import DataMissing
 from studio.text.charstats import TRIGRAMS, TrigramTable
 from studio.text.codec import decode_lines
 from studio.text.data import PROVENANCE, TextCorpus, load_shakespeare

@@ -46,13 +46,13 @@ import torch.nn.functional as F  # noqa: E402 - after --help, which must not imp
 from tqdm.auto import tqdm  # noqa: E402 - after --help, which must not import it
 
 from studio.atomic import atomic_write, atomic_write_json, atomic_write_text  # noqa: E402 - after --help, which must not import it
-from studio.export import _quiet_export, check_parity  # noqa: E402 - after --help, which must not import it
 from studio.image.codec import to_unit_range  # noqa: E402 - after --help, which must not import it
 from studio.image.data import CLASS_NAMES, PROVENANCE, load_fashion_mnist  # noqa: E402 - after --help, which must not import it
 from studio.image.metrics import CLASSIFIER, STATS  # noqa: E402 - after --help, which must not import it
 from studio.image.networks.classifier import ReferenceClassifier, Uint8Classifier  # noqa: E402 - after --help, which must not import it
-from studio.manifest import git_commit  # noqa: E402 - after --help, which must not import it
-from studio.modality import DataMissing  # noqa: E402 - after --help, which must not import it
+from studio.onnx.export import _quiet_export, check_parity  # noqa: E402 - after --help, which must not import it
+from studio.registry.manifest import git_commit  # noqa: E402 - after --help, which must not import it
+from studio.registry.record import DataMissing  # noqa: E402 - after --help, which must not import it
 
 
 def main(args: argparse.Namespace) -> None:

@@ -4,7 +4,7 @@
     python scripts/upgrade_graphs.py            # rewrite what needs it, update the manifest's sha256
     python scripts/upgrade_graphs.py --check    # change nothing; exit 1 if a file would change
 
-Today's rewrite: 1-D convolutions as 2-D ones of unit height (studio/conv2d_pass.py), which the export
+Today's rewrite: 1-D convolutions as 2-D ones of unit height (studio/onnx/conv2d_pass.py), which the export
 applies to every new file. A rewritten file lands only if it draws exactly the same samples as the
 original for 256 seeded noise vectors (so the recorded metrics still hold: `scripts/evaluate.py`
 re-checks them), and it is written atomically.
@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from studio import manifest
+from studio.registry import manifest
 
 CHECK_SAMPLES = 256
 
@@ -28,9 +28,9 @@ def upgrade(entry: dict, root: Path, check_only: bool) -> str | None:
     import numpy as np
     import onnx
 
-    from studio.contract import SAMPLE_OUTPUT, Z_INPUT
-    from studio.conv2d_pass import conv1d_as_conv2d
-    from studio.sessions import cpu_session
+    from studio.onnx.contract import SAMPLE_OUTPUT, Z_INPUT
+    from studio.onnx.conv2d_pass import conv1d_as_conv2d
+    from studio.onnx.options import cpu_session
 
     path = manifest.path_of(entry, "onnx", root)
     model = onnx.load(str(path))

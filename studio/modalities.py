@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from studio import image, music, text
-from studio.modality import Modality
+from studio.registry.record import Modality
 
 ALL: tuple[Modality, ...] = (image.MODALITY, text.MODALITY, music.MODALITY)
 BY_NAME: dict[str, Modality] = {m.name: m for m in ALL}

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from studio import manifest
 from studio.local_server import free_port, wait_for_http
+from studio.registry import manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 #: What the app tests serve (a copy of it): trained/, or e.g. runs/tiny/trained to try the app code on tiny models.

@@ -87,16 +87,3 @@ def check_head(generator: Generator, protocol: Protocol, path: str | Path) -> He
     return compare_heads(draw_head(generator, protocol, seed, sampling, n=len(stored)), stored,
                          protocol.head_tolerance)
 
-
-def record_head(entry: dict[str, Any], root: str | Path, protocol: Protocol) -> dict[str, str]:
-    """Draw a registered model's head at its recorded seed and sampling into its folder; returns the manifest's
-    {"path", "sha256"} for it."""
-    from studio import manifest
-    from studio.runtime import load_generator
-
-    recorded = json.loads(manifest.path_of(entry, "metrics", root).read_text())
-    generator = load_generator(manifest.path_of(entry, "onnx", root), device="cpu")
-    seed, sampling = recorded.get("seed", protocol.seed), recorded.get("sampling")
-    relative = f"{entry['id']}/{HEAD_FILE}"
-    write_head(Path(root) / relative, draw_head(generator, protocol, seed, sampling), seed, sampling)
-    return {"path": relative, "sha256": manifest.sha256_of(Path(root) / relative)}

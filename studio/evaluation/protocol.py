@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from studio.runtime import AutoregressiveGenerator, OnnxGenerator, load_generator
+from studio.onnx.runtime import AutoregressiveGenerator, OnnxGenerator, load_generator
 
 Generator = OnnxGenerator | AutoregressiveGenerator
 

@@ -105,7 +105,7 @@ class GenerativeProcess(nn.Module):
 
     def export(self, entry_dir: Path) -> dict[str, Any]:
         """Write the served ONNX file(s) into ``entry_dir``; returns {"onnx", "kind", "parity"}."""
-        from studio.export import export_generator
+        from studio.onnx.export import export_generator
 
         path = entry_dir / "generator.onnx"
         parity = export_generator(self.export_module(), path, family=self.family, modality=self.modality,

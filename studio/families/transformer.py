@@ -106,7 +106,7 @@ class TransformerProcess(GenerativeProcess):
 
     @torch.no_grad()
     def sample_tokens(self, n: int, seed: int = 0, temperature: float = 1.0, top_k: int = 0) -> np.ndarray:
-        from studio.decoding import generate, torch_step
+        from studio.onnx.decoding import generate, torch_step
 
         cfg = self.gpt.config
         self.eval()
@@ -129,7 +129,7 @@ class TransformerProcess(GenerativeProcess):
         """generator.onnx (the KV-cache step graph) and decoder.onnx (tokens -> sample), both checked in ORT."""
         import onnxruntime as ort
 
-        from studio.contract import (
+        from studio.onnx.contract import (
             CODES_INPUT,
             LOGITS_OUTPUT,
             PAST_INPUT,
@@ -140,8 +140,8 @@ class TransformerProcess(GenerativeProcess):
             step_metadata,
             validate_step_session,
         )
-        from studio.decoding import generate, ort_step, torch_step
-        from studio.export import check_parity, export_onnx
+        from studio.onnx.decoding import generate, ort_step, torch_step
+        from studio.onnx.export import check_parity, export_onnx
 
         self.cpu().eval()
         cfg = self.gpt.config

@@ -183,7 +183,7 @@ class VAEProcess(GenerativeProcess):
             self.fit_prior()
         result = super().export(entry_dir)
         if self.encoder_head is not None:
-            from studio.export import export_encoder
+            from studio.onnx.export import export_encoder
 
             path = entry_dir / "encoder.onnx"
             head = self.encoder_head(deep_copy_frozen(self.encoder).eval())

@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from studio.humaneval.board import Board, build_board, oriented_tau
 from studio.humaneval.stats import wilson
 from studio.humaneval.store import StoreUnavailable, VoteRefused, VoteStore, votes_csv
-from studio.modality import Modality
-from studio.serving import ModelRegistry
+from studio.registry.record import Modality
+from studio.registry.serving import ModelRegistry
 from studio.ui.controls import status_line
 from studio.ui.inputs import MAX_SEED
 from studio.ui.results import bytes_path

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from studio.modality import DataMissing
+from studio.registry.record import DataMissing
 
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 FILES = {

@@ -8,8 +8,8 @@ import numpy as np
 
 from studio.image.codec import make_grid
 from studio.image.protocol import draw
-from studio.manifest import HELDOUT_DIR
-from studio.serving import ModelRegistry
+from studio.registry.manifest import HELDOUT_DIR
+from studio.registry.serving import ModelRegistry
 from studio.ui.inputs import generator_for
 from studio.ui.results import png_path
 

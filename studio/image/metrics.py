@@ -11,8 +11,8 @@ import numpy as np
 
 from studio.evaluation.classes import class_readout
 from studio.evaluation.fidelity import frechet_distance, manifold_metrics
-from studio.manifest import TRAINED_DIR
-from studio.runtime import make_session
+from studio.onnx.runtime import make_session
+from studio.registry.manifest import TRAINED_DIR
 
 N_CLASSES_CHECK = 1_000  # classes_covered_1k: coverage within the first 1,000 samples
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from studio.evaluation.protocol import Generator, Protocol
 from studio.image.metrics import ImageReference, score_images
-from studio.runtime import AutoregressiveGenerator
+from studio.onnx.runtime import AutoregressiveGenerator
 
 N_SAMPLES = 10_000
 SEED = 2024

@@ -10,8 +10,8 @@ from studio.image import MODALITY
 from studio.image.codec import make_grid
 from studio.image.data import CLASS_NAMES
 from studio.image.protocol import draw
-from studio.runtime import slerp_noise
-from studio.serving import ModelRegistry
+from studio.onnx.runtime import slerp_noise
+from studio.registry.serving import ModelRegistry
 from studio.ui import charts
 from studio.ui.controls import (
     CheckedSlider,

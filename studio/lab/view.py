@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from studio.manifest import TRAINED_DIR
+from studio.registry.manifest import TRAINED_DIR
 
 FRAME = "frame.json"
 IMAGES_FILE = TRAINED_DIR / "_lab" / "fashion_mnist_lab.npz"  # the Lab's tiny image set

@@ -39,7 +39,7 @@ def read_status(run_dir: Path) -> dict[str, Any] | None:
 
 def _classifier() -> Any:
     from studio.image.metrics import CLASSIFIER, REFERENCE_DIR
-    from studio.runtime import make_session
+    from studio.onnx.runtime import make_session
 
     session = make_session(REFERENCE_DIR / CLASSIFIER, device="cpu", threads=1)
     return lambda images: session.run(["logits"], {"image": images})[0].argmax(1)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from studio.atomic import atomic_write
-from studio.modality import DataMissing
+from studio.registry.record import DataMissing
 
 # --- the encoding -----------------------------------------------------------------------------
 REST, HOLD, FIRST_PITCH_TOKEN = 0, 1, 2

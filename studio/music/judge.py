@@ -7,11 +7,11 @@ import functools
 
 import numpy as np
 
-from studio.manifest import HELDOUT_DIR
 from studio.music.render import to_wav_bytes
 from studio.music.sampling import draw_piece
 from studio.music.tab import SAMPLE_RATE, music_generator, piece_audio
-from studio.serving import ModelRegistry
+from studio.registry.manifest import HELDOUT_DIR
+from studio.registry.serving import ModelRegistry
 from studio.ui.results import bytes_path
 
 KIND = "audio"

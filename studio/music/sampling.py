@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from studio.music.data import HOLD, STEPS_PER_BAR, VOICES, check_grid, check_grids, sounding_tokens
-from studio.runtime import AutoregressiveGenerator, OnnxGenerator
+from studio.onnx.runtime import AutoregressiveGenerator, OnnxGenerator
 
 Generator = OnnxGenerator | AutoregressiveGenerator
 TOKENS_PER_BAR = STEPS_PER_BAR * len(VOICES)  # 64 interleaved tokens per bar

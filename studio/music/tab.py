@@ -16,14 +16,14 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from studio import manifest
 from studio.music import MODALITY
 from studio.music.codec import to_midi_bytes
 from studio.music.data import REST, STEPS_PER_BAR
 from studio.music.render import mel_spectrogram_image, piano_roll_image, render_audio, to_wav_bytes, warm_up
 from studio.music.sampling import draw_piece, fragment_bars
-from studio.runtime import GeneratorUnavailable, latent_line, slerp_noise
-from studio.serving import ModelRegistry, ServedModel
+from studio.onnx.runtime import GeneratorUnavailable, latent_line, slerp_noise
+from studio.registry import manifest
+from studio.registry.serving import ModelRegistry, ServedModel
 from studio.ui.controls import (
     CheckedDropdown,
     CheckedSlider,

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from studio.atomic import atomic_write
-from studio.modality import DataMissing
+from studio.registry.record import DataMissing
 
 HELD_OUT_PLAYS = ("hamlet", "twelfth_night", "richard_ii", "winters_tale")
 LINE_LENGTH = 48  # 85% of the corpus' non-empty lines fit; shorter lines are padded with spaces

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import functools
 
-from studio.manifest import HELDOUT_DIR
-from studio.serving import ModelRegistry
+from studio.registry.manifest import HELDOUT_DIR
+from studio.registry.serving import ModelRegistry
 from studio.text.codec import decode, decode_lines
 from studio.text.data import LINE_LENGTH, MIN_LINE
 from studio.text.tab import DEFAULT_TEMPERATURE, DEFAULT_TOP_P, EMPTY_PROMPT, prompt_ids

@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from studio.evaluation.fidelity import frechet_distance
-from studio.manifest import TRAINED_DIR
-from studio.runtime import make_session
+from studio.onnx.runtime import make_session
+from studio.registry.manifest import TRAINED_DIR
 from studio.text.charstats import DEGENERATE_JS, DEGENERATE_LINES, TRIGRAMS, TrigramTable, degenerate_share
 from studio.text.codec import decode_lines, encode_lines
 from studio.text.data import LINE_LENGTH

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import gradio as gr
 import numpy as np
 
-from studio import manifest
-from studio.runtime import GeneratorUnavailable, latent_line
-from studio.serving import ModelRegistry
+from studio.onnx.runtime import GeneratorUnavailable, latent_line
+from studio.registry import manifest
+from studio.registry.serving import ModelRegistry
 from studio.text import MODALITY
 from studio.text.codec import decode, decode_lines, encode_lines, map_prompt
 from studio.text.temperature import read_curve

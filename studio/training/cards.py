@@ -7,7 +7,7 @@ from typing import Any
 
 from studio.atomic import atomic_write, atomic_write_text
 from studio.evaluation.schema import MetricSchema, likelihood_text, sampling_label
-from studio.modality import Modality
+from studio.registry.record import Modality
 
 #: Curve series a card plots: every loss term and the held-out likelihood logged during training.
 PLOTTED_EVAL = ("eval/likelihood", "eval/neg_elbo", "eval/nll", "eval/bits")
@@ -87,7 +87,7 @@ def registered_card(modality: Modality, entry: dict[str, Any], root: Path, metri
     recipe's description."""
     import json
 
-    from studio import manifest
+    from studio.registry import manifest
 
     recipes = modality.recipes()
     config = json.loads(manifest.path_of(entry, "config", root).read_text())

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from studio import manifest
 from studio.atomic import atomic_write_json
-from studio.modality import DataMissing, Modality
+from studio.registry import manifest
+from studio.registry.record import DataMissing, Modality
 
 if TYPE_CHECKING:
     from studio.families.base import GenerativeProcess
@@ -124,7 +124,7 @@ def register(entry_dir: Path, out_root: Path, *, modality: Modality, recipe: Rec
     }
     for key, name in exported.get("files", {}).items():  # extra files, e.g. a token decoder
         entry[key] = {"path": f"{model_id}/{name}", "sha256": manifest.sha256_of(entry_dir / name)}
-    from studio.evaluation.heads import record_head
+    from studio.registry.stored_samples import record_head
 
     entry["samples_head"] = record_head(entry, out_root, modality.protocol())
     write_card(entry_dir / "card.md", entry=entry, config=config, metrics=metrics, schema=modality.schema,

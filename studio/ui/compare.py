@@ -11,8 +11,8 @@ import pandas as pd
 from studio.evaluation.protocol import evaluate
 from studio.evaluation.schema import REAL_SUFFIX, likelihood_text
 from studio.memory import release_free_memory
-from studio.modality import Modality
-from studio.serving import ModelRegistry
+from studio.registry.record import Modality
+from studio.registry.serving import ModelRegistry
 from studio.ui import charts
 from studio.ui.results import figure_path
 

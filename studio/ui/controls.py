@@ -9,8 +9,8 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from studio.modality import DataMissing, Modality
-from studio.serving import ModelRegistry
+from studio.registry.record import DataMissing, Modality
+from studio.registry.serving import ModelRegistry
 from studio.ui import charts, compare
 from studio.ui.first_screen import show_on_open
 from studio.ui.inputs import MAX_SEED, parse_whole_number

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from studio.evaluation.schema import REAL_SUFFIX, MetricSchema, likelihood_text, sampling_label
-from studio.serving import ModelRegistry, ServedModel, UnknownModel
+from studio.registry.serving import ModelRegistry, ServedModel, UnknownModel
 
 #: Rows a panel shows besides the schema's table columns (when the model records them).
 EXTRA_ROWS = ("kl_nats", "active_units")

@@ -6,8 +6,8 @@ import math
 
 import gradio as gr
 
-from studio.runtime import GeneratorUnavailable
-from studio.serving import ModelRegistry, UnknownModel
+from studio.onnx.runtime import GeneratorUnavailable
+from studio.registry.serving import ModelRegistry, UnknownModel
 
 MAX_SEED = 2**31 - 1
 

@@ -7,8 +7,8 @@ import pytest
 
 from studio.evaluation.schema import LIKELIHOOD_KINDS
 from studio.modalities import ALL, BY_NAME
-from studio.runtime import seeded_noise, slerp_noise
-from studio.serving import ModelRegistry
+from studio.onnx.runtime import seeded_noise, slerp_noise
+from studio.registry.serving import ModelRegistry
 from studio.ui import compare
 
 REGISTRY = ModelRegistry(device="cpu", modalities=ALL)

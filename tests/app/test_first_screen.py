@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from studio import manifest
 from studio.modalities import ALL
-from studio.serving import ModelRegistry
+from studio.registry import manifest
+from studio.registry.serving import ModelRegistry
 from studio.ui.describe import strongest
 
 

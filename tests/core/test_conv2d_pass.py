@@ -5,7 +5,7 @@ import onnx
 import onnxruntime as ort
 import torch
 
-from studio.conv2d_pass import conv1d_as_conv2d
+from studio.onnx.conv2d_pass import conv1d_as_conv2d
 
 
 class Line(torch.nn.Module):

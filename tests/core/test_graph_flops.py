@@ -4,7 +4,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from studio.graph_flops import graph_flops
+from studio.onnx.graph_flops import graph_flops
 
 
 def _model(path, nodes, inits, inputs, outputs):

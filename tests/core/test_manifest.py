@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from studio import manifest
-from studio.contract import validate_file
 from studio.modalities import BY_NAME
+from studio.onnx.contract import validate_file
+from studio.registry import manifest
 
 ENTRIES = manifest.entries()
 MAX_ONNX_BYTES = 10 * 1024 * 1024  # a Space refuses larger files without LFS

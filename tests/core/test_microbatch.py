@@ -7,10 +7,10 @@ import threading
 import numpy as np
 import pytest
 
-from studio import manifest
 from studio.microbatch import MicroBatcher
-from studio.runtime import load_generator, seeded_noise
-from studio.sessions import LONG_GRAPH_NODES, node_count
+from studio.onnx.options import LONG_GRAPH_NODES, node_count
+from studio.onnx.runtime import load_generator, seeded_noise
+from studio.registry import manifest
 
 
 def _concurrently(fn, inputs: list[np.ndarray]) -> list:  # noqa: ANN001

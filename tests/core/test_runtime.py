@@ -6,8 +6,8 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from studio import manifest
-from studio.runtime import CPU, CUDA, GeneratorUnavailable, OnnxGenerator, make_session, seeded_noise
+from studio.onnx.runtime import CPU, CUDA, GeneratorUnavailable, OnnxGenerator, make_session, seeded_noise
+from studio.registry import manifest
 
 
 def _cuda_usable() -> bool:

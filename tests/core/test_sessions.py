@@ -3,7 +3,7 @@
 import onnx
 from onnx import TensorProto, helper
 
-from studio.sessions import LONG_GRAPH_NODES, file_facts, session_options
+from studio.onnx.options import LONG_GRAPH_NODES, file_facts, session_options
 
 
 def _chain(path, nodes: int, kind: str) -> None:

@@ -9,10 +9,10 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from studio import manifest
 from studio.evaluation.heads import HEAD_SAMPLES, MAX_REDRAWN, check_head, compare_heads, read_head
 from studio.modalities import BY_NAME
-from studio.runtime import load_generator
+from studio.onnx.runtime import load_generator
+from studio.registry import manifest
 
 ENTRIES = manifest.entries()
 #: The character and music Transformers draw their head in 10-30 s (a text one writes 256 running texts of 400

@@ -7,11 +7,11 @@ import onnx
 import pytest
 import torch
 
-from studio.contract import ContractError, validate_file
-from studio.export import ExportParityError, check_parity, export_generator
 from studio.modalities import ALL
-from studio.runtime import GeneratorUnavailable, OnnxGenerator
-from studio.serving import check_sample_type
+from studio.onnx.contract import ContractError, validate_file
+from studio.onnx.export import ExportParityError, check_parity, export_generator
+from studio.onnx.runtime import GeneratorUnavailable, OnnxGenerator
+from studio.registry.serving import check_sample_type
 from studio.training.pipeline import run
 from tests.builders import ALL_RECIPES, build_tiny, config_of
 
@@ -111,8 +111,8 @@ def test_contract_rejects_a_file_without_metadata(tmp_path):
 
 
 def test_serving_rejects_a_float_image_output(tmp_path):
-    from studio.contract import generator_metadata
-    from studio.export import export_onnx
+    from studio.onnx.contract import generator_metadata
+    from studio.onnx.export import export_onnx
 
     _, process = _tiny("gan", "image")
     net = process.generator_ema.eval()  # float [N, 1, 28, 28] in [-1, 1]: not the image modality's uint8

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from studio.contract import StepInfo, validate_file
-from studio.decoding import choose, generate, ort_step, sequence_nll, torch_step
-from studio.runtime import AutoregressiveGenerator, load_generator
+from studio.onnx.contract import StepInfo, validate_file
+from studio.onnx.decoding import choose, generate, ort_step, sequence_nll, torch_step
+from studio.onnx.runtime import AutoregressiveGenerator, load_generator
 from studio.training.loop import LoopConfig, Trainer
 from tests.builders import build_tiny, random_batches
 from tests.conftest import recorded_warnings

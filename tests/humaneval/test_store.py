@@ -145,7 +145,7 @@ def test_the_tab_becomes_one_message_when_the_database_is_unusable(tmp_path, mon
 
     from studio.humaneval.tab import build_tab
     from studio.modalities import ALL
-    from studio.serving import ModelRegistry
+    from studio.registry.serving import ModelRegistry
 
     bad = tmp_path / "votes.db"
     bad.write_bytes(b"not a database " * 100)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from studio.image.data import DEBIAN_DIR, FILES, load_fashion_mnist, read_idx
-from studio.modality import DataMissing
+from studio.registry.record import DataMissing
 
 
 def _write_idx(path, array: np.ndarray, gz: bool) -> None:

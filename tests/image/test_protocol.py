@@ -9,12 +9,12 @@ import pytest
 import torch
 from torch import nn
 
-from studio import manifest
 from studio.evaluation.protocol import evaluate_file
-from studio.export import export_generator
 from studio.image.data import DEBIAN_DIR
 from studio.image.metrics import ImageReference, score_images
 from studio.image.protocol import PROTOCOL
+from studio.onnx.export import export_generator
+from studio.registry import manifest
 
 REFERENCE = ImageReference(device="cpu")
 
@@ -39,7 +39,7 @@ class _OneImage(nn.Module):
 def test_a_one_image_generator_is_flagged_as_collapsed(tmp_path):
     # Take a picture the reference classifier is sure about: the committed GAN's first sample.
     gan = next(e for e in manifest.entries() if e["family"] == "gan")
-    from studio.runtime import OnnxGenerator
+    from studio.onnx.runtime import OnnxGenerator
 
     picture = OnnxGenerator(manifest.path_of(gan, "onnx"), device="cpu").sample(1, seed=0)[0]
     path = tmp_path / "collapsed.onnx"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from studio.modality import DataMissing
 from studio.music import data
 from studio.music.data import (
     FIRST_PITCH_TOKEN,
@@ -25,6 +24,7 @@ from studio.music.data import (
     split_pieces,
     transpose,
 )
+from studio.registry.record import DataMissing
 
 
 def tok(midi: int) -> int:

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from studio import manifest
-from studio.decoding import generate, torch_step
 from studio.music.data import FIRST_PITCH_TOKEN, HOLD, REST, VOCAB
 from studio.music.recipes import TOKENS_PER_FRAGMENT, fragment_batch_example
 from studio.music.sampling import continue_piece, cut_at, deinterleave, draw_piece, interleave
-from studio.runtime import AutoregressiveGenerator, OnnxGenerator, load_generator
+from studio.onnx.decoding import generate, torch_step
+from studio.onnx.runtime import AutoregressiveGenerator, OnnxGenerator, load_generator
+from studio.registry import manifest
 from studio.training.loop import LoopConfig, Trainer
 from tests.builders import build_tiny, random_batches
 
@@ -170,7 +170,7 @@ def test_gan_reads_one_hot_grids_and_exports_their_argmax():
 
 
 def test_one_shot_pieces_join_whole_fragments(tmp_path):
-    from studio.export import export_generator
+    from studio.onnx.export import export_generator
 
     process = _tiny("gan")
     path = tmp_path / "g.onnx"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from studio.modality import DataMissing
+from studio.registry.record import DataMissing
 from studio.text.codec import decode_lines, encode_lines, map_prompt
 from studio.text.data import HELD_OUT_PLAYS, LINE_LENGTH, MIN_LINE, load_shakespeare, normalise, texts_dir
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from studio.decoding import choose, generate, torch_step
 from studio.layers.draws import centered_rank_draw
-from studio.runtime import AutoregressiveGenerator, OnnxGenerator, load_generator
+from studio.onnx.decoding import choose, generate, torch_step
+from studio.onnx.runtime import AutoregressiveGenerator, OnnxGenerator, load_generator
 from studio.text.recipes import random_windows
 from studio.training.loop import LoopConfig, Trainer
 from tests.builders import build_tiny, config_of

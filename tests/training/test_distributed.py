@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from studio.modality import DataMissing
+from studio.registry.record import DataMissing
 from studio.text.data import texts_dir
 from studio.training.distributed import SINGLE, World, shard
 from studio.training.loop import LOG, read_log

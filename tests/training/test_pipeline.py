@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from studio import manifest
-from studio.contract import validate_file
 from studio.image.data import DEBIAN_DIR
+from studio.onnx.contract import validate_file
+from studio.registry import manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -18,7 +18,7 @@ from studio.layers.token_flow import TokenDequantization, TokenFlow
 class GridFromTokens(nn.Module):
     """Export head: eps [N, T*V] -> int64 grid [N, T, V] (the flow's tokens, step by step)."""
 
-    unrolled = True  # a loop of T*V steps: exported by tracing (see studio.export)
+    unrolled = True  # a loop of T*V steps: exported by tracing (see studio.onnx.export)
 
     def __init__(self, flow: TokenFlow, steps: int, voices: int):
         super().__init__()

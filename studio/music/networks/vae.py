@@ -126,7 +126,7 @@ class SampledFragments(nn.Module):
     single most likely token, so argmax holds nearly everywhere; drawing from p(x_t | x_<t, z) keeps
     the note density the model learned."""
 
-    unrolled = True  # a loop over every token: exported by tracing (see studio.export)
+    unrolled = True  # a loop over every token: exported by tracing (see studio.onnx.export)
 
     def __init__(self, decoder: HierarchicalDecoder, latent: int):
         super().__init__()

@@ -15,7 +15,7 @@ from studio.layers.token_flow import TokenDequantization, TokenFlow
 class CharFlowHead(nn.Module):
     """Export head: eps [N, T] -> character ids [N, T]."""
 
-    unrolled = True  # a loop of T steps: exported by tracing (see studio.export)
+    unrolled = True  # a loop of T steps: exported by tracing (see studio.onnx.export)
 
     def __init__(self, flow: TokenFlow):
         super().__init__()

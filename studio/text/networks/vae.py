@@ -82,7 +82,7 @@ class SampledLines(nn.Module):
     Greedy decoding from z alone repeats itself ("the stall the stall"); drawing each character
     from p(x_t | x_<t, z) is what the model actually learned."""
 
-    unrolled = True  # a loop over every token: exported by tracing (see studio.export)
+    unrolled = True  # a loop over every token: exported by tracing (see studio.onnx.export)
 
     def __init__(self, decoder: LineDecoder, latent: int, length: int):
         super().__init__()

@@ -167,7 +167,7 @@ def validate_session(session: Any) -> GeneratorInfo:
     missing = [k for k in REQUIRED_META if k not in meta]
     if missing:
         raise ContractError(
-            f"generator metadata is missing {missing}; export it with studio.export.export_generator"
+            f"generator metadata is missing {missing}; export it with studio.onnx.export.export_generator"
         )
     if meta[META_VERSION] != CONTRACT_VERSION:
         raise ContractError(
@@ -205,7 +205,7 @@ def validate_session(session: Any) -> GeneratorInfo:
 
 def validate_file(path: str | Path) -> GeneratorInfo | StepInfo:
     """Load ``path`` on the CPU and validate it as whichever kind its metadata says (tests, scripts)."""
-    from studio.sessions import cpu_session
+    from studio.onnx.options import cpu_session
 
     session = cpu_session(path)
     if read_kind(session) == "autoregressive":

@@ -19,11 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from studio import manifest
-from studio.contract import REQUIRED_META, SAMPLE_OUTPUT
-from studio.modality import Modality
-from studio.runtime import AutoregressiveGenerator, GeneratorUnavailable, OnnxGenerator, load_generator, make_session
-from studio.sessions import file_facts
+from studio.onnx.contract import REQUIRED_META, SAMPLE_OUTPUT
+from studio.onnx.options import file_facts
+from studio.onnx.runtime import (
+    AutoregressiveGenerator,
+    GeneratorUnavailable,
+    OnnxGenerator,
+    load_generator,
+    make_session,
+)
+from studio.registry import manifest
+from studio.registry.record import Modality
 
 
 class UnknownModel(KeyError):

@@ -4,7 +4,7 @@ ORT's CPU provider runs 2-D convolutions through its blocked (NCHWc) kernels, bu
 generic path that reached a quarter of the matmul rate on the line and fragment GANs. A Conv over
 (N, C, L) with a (C_out, C_in, K) kernel equals, on (N, C, 1, L), a Conv with a (C_out, C_in, 1, K)
 kernel: same weights, same arithmetic. Each 1-D Conv becomes Unsqueeze -> 2-D Conv -> Squeeze; the
-exported graph's parity check (studio.export) compares the result with PyTorch as before.
+exported graph's parity check (studio.onnx.export) compares the result with PyTorch as before.
 """
 
 from __future__ import annotations

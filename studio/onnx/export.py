@@ -19,9 +19,9 @@ import onnx
 import torch
 from torch import nn
 
-from studio.contract import SAMPLE_OUTPUT, Z_INPUT, generator_metadata, validate_session
-from studio.conv2d_pass import conv1d_as_conv2d
-from studio.sessions import cpu_session
+from studio.onnx.contract import SAMPLE_OUTPUT, Z_INPUT, generator_metadata, validate_session
+from studio.onnx.conv2d_pass import conv1d_as_conv2d
+from studio.onnx.options import cpu_session
 
 
 class ExportParityError(RuntimeError):

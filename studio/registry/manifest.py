@@ -16,7 +16,7 @@ from typing import Any
 from studio.atomic import atomic_write_json
 
 MANIFEST_VERSION = 1
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]  # studio/registry/manifest.py -> the checkout
 TRAINED_DIR = REPO_ROOT / "trained"
 HELDOUT_DIR = TRAINED_DIR / "_heldout"  # held-out real items that human evaluation mixes with samples
 

@@ -13,7 +13,7 @@ import numpy as np
 import onnxruntime as ort
 
 from studio import microbatch
-from studio.contract import (
+from studio.onnx.contract import (
     CODES_INPUT,
     SAMPLE_OUTPUT,
     Z_INPUT,
@@ -23,8 +23,8 @@ from studio.contract import (
     validate_session,
     validate_step_session,
 )
-from studio.decoding import generate, ort_step, stream
-from studio.sessions import session_options
+from studio.onnx.decoding import generate, ort_step, stream
+from studio.onnx.options import session_options
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
