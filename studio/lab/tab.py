@@ -65,6 +65,25 @@ def spec_from(data: object, family: object, seed: object, seconds: object, *valu
     return spec
 
 
+#: /lab_train's parameters, by name: the run to replace, the spec, the knobs in their published order, the steps,
+#: then the knobs added later.
+API_PARAMETERS = ("previous", "data", "family", "seed", "seconds",
+                  *(knob.key for _, knob in API_KNOB_ORDER[:FIRST_LATER]), "steps",
+                  *(knob.key for _, knob in API_KNOB_ORDER[FIRST_LATER:]))
+
+
+def train_handler(runs: LabRuns) -> Any:
+    """``start`` on ``runs`` as /lab_train, its parameters named after the knobs (the API shows these names)."""
+    import inspect
+
+    def lab_train(*values: object) -> tuple[str, gr.Timer]:
+        return start(runs, *values)
+
+    lab_train.__signature__ = inspect.Signature(
+        [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in API_PARAMETERS])
+    return lab_train
+
+
 def start(runs: LabRuns, previous: object, *values: object) -> tuple[str, gr.Timer]:
     """Queue a run of the knobs' spec; this page's previous run, if still going, is stopped first."""
     try:
@@ -258,7 +277,7 @@ def build_tab(runs: LabRuns | None) -> None:
     for name, button in zip(PRESETS, preset_buttons):
         button.click(functools.partial(apply_preset, name), None, [data, family, steps, *knob_inputs, preset_note],
                      api_visibility="private")
-    train.click(functools.partial(start, runs), [run_id, *inputs], [run_id, timer], api_name="lab_train",
+    train.click(train_handler(runs), [run_id, *inputs], [run_id, timer], api_name="lab_train",
                 concurrency_limit=4,
                 **keep_results(status))
     timer.tick(functools.partial(poll, runs), [run_id], outputs, api_visibility="private", show_progress="hidden",

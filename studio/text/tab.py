@@ -223,9 +223,10 @@ def text_panel(registry: ModelRegistry, side: str, default: str) -> dict[str, gr
         show_on_open([output, info], lambda: (first_text(registry, default, "ROMEO.\n"),
                                               describe_text(registry, default)), f"text {side}")
 
-    def run(model_id, prompt_value, seed_value, temp, length_value, lines_value, k, p):  # noqa: ANN001, ANN202
-        for text, remark in generate_text(registry, model_id, prompt_value, seed_value, temp, length_value,
-                                          lines_value, k, p):
+    def run(model_id, prompt, seed, temperature, length, lines, top_k, top_p):  # noqa: ANN001, ANN202
+        # The parameter names are the API's (/generate_text_*): one name per idea on every endpoint.
+        for text, remark in generate_text(registry, model_id, prompt, seed, temperature, length, lines, top_k,
+                                          top_p):
             yield text, f"*Note: {remark}.*" if remark else ""
 
     button.click(run, [model, prompt, seed, temperature, length, lines, top_k, top_p], [output, note],

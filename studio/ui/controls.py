@@ -128,13 +128,13 @@ def metrics_section(registry: ModelRegistry, modality: Modality, chart_metrics: 
 
     show_on_open([best, table, chart], recorded, f"{modality.name} metrics")
     with gr.Row(equal_height=True):
-        seed = seed_box(1, "Re-score seed", f"{prefix}-rescore-seed")
+        seed_input = seed_box(1, "Re-score seed", f"{prefix}-rescore-seed")
         button = gr.Button(f"Re-score now ({rescore_samples:,} {modality.schema.sample_noun} per model)",
                            elem_id=f"{prefix}-rescore", scale=2)
     status = status_line(f"{prefix}-rescore-status")
 
-    def rescore_now(seed_value: object, progress: gr.Progress = gr.Progress()) -> tuple[pd.DataFrame, object]:
-        seed_n = parse_whole_number(seed_value, "Seed", 0, MAX_SEED)
+    def rescore_now(seed: object, progress: gr.Progress = gr.Progress()) -> tuple[pd.DataFrame, object]:
+        seed_n = parse_whole_number(seed, "Seed", 0, MAX_SEED)
         try:
             live = compare.rescore(registry, modality, rescore_samples, seed_n, progress=progress)
         except (FileNotFoundError, DataMissing) as exc:
@@ -142,5 +142,5 @@ def metrics_section(registry: ModelRegistry, modality: Modality, chart_metrics: 
         new_table, chart_path, _ = compare.comparison(registry, modality, chart_metrics, live)
         return new_table, chart_path
 
-    button.click(rescore_now, [seed], [table, chart], api_name=api_name, concurrency_limit=1,
+    button.click(rescore_now, [seed_input], [table, chart], api_name=api_name, concurrency_limit=1,
                  **keep_results(status))

@@ -40,6 +40,16 @@ def test_every_stable_api_name_is_served(client):
     assert STABLE_API <= named, f"missing: {sorted(STABLE_API - named)}"
 
 
+def test_every_parameter_is_named_and_one_idea_has_one_name(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    names = {api: [p["parameter_name"] for p in info["parameters"]] for api, info in endpoints.items()}
+    unnamed = [f"{api}: {n}" for api, ns in names.items() for n in ns if not n or n.startswith("param_")]
+    assert not unnamed, unnamed
+    used = {n for ns in names.values() for n in ns}
+    assert {"seed", "temperature", "top_k", "top_p", "steps"} <= used
+    assert not used & {"seed_value", "temp", "k", "p", "length_value", "lines_value", "prompt_value"}
+
+
 def test_generate_returns_a_grid_of_the_requested_size(client, app_server):
     model = _good_ids(app_server)[0]
     grid_path, info, hist = client.predict(model, 7, 16, api_name="/generate_left")
