@@ -30,10 +30,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from studio import REPO_ROOT
 from studio.atomic import atomic_write_text
 from studio.registry import manifest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_ROOT
 
 MAX_LOSS = 0.05  # relative, on the main metric
 MIN_SPEEDUP = 1.3  # at batch 1 and at batch 64

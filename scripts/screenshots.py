@@ -17,7 +17,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from studio import REPO_ROOT
+
+ROOT = REPO_ROOT
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -137,7 +139,7 @@ def main() -> int:
     parser.add_argument("--lab", metavar="PRESET", help="instead, the Lab's live view while PRESET trains")
     parser.add_argument("--lab-seconds", type=float, default=50, help="how long the Lab preset trains first")
     args = parser.parse_args()
-    from load_test import launch_app
+    from studio.local_server import launch_app
 
     proc, url = (None, args.url) if args.url else launch_app(args.port)
     try:

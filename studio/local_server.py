@@ -1,4 +1,4 @@
-"""Helpers for local processes: wait for a launched server (the app tests, scripts/bench_app.py), and hold a
+"""Helpers for local processes: wait for a launched server (the app tests, scripts/bench/bench_app.py), and hold a
 process to a share of the CPU with a cgroup quota, how scripts stand in for a slower host (a cgroup of its own
 per process, cgroup v2's ``cpu.max`` or v1's ``cpu.cfs_quota_us``; a share of 0.33 is a third of one core's
 time, 0.67 two thirds spread over any cores; needs root)."""
@@ -16,6 +16,25 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def launch_app(port: int, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """``python app.py`` from the checkout on ``port`` (with ``env`` added to the environment), waited for until
+    its page answers: (the process, its URL). Exits with the reason if it never answers."""
+    import os
+    import sys
+
+    from studio import REPO_ROOT
+
+    proc = subprocess.Popen([sys.executable, str(REPO_ROOT / "app.py"), "--port", str(port)], cwd=REPO_ROOT,
+                            env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_for_http(url, proc, timeout=300)
+    except (RuntimeError, TimeoutError) as exc:
+        proc.kill()
+        raise SystemExit(str(exc)) from None
+    return proc, url
 
 
 def wait_for_http(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> float:

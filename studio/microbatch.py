@@ -5,7 +5,7 @@ session call and hands each caller its own rows. A one-shot generator's rows do 
 other rows of its batch (its uint8 / int64 samples are bitwise the same at any batch size; the tests
 check it), so a seed still gives the same picture under load.
 
-Off by default: ``python scripts/bench_microbatch.py`` measured it at 50 concurrent clients, and on a
+Off by default: ``python scripts/bench/bench_microbatch.py`` measured it at 50 concurrent clients, and on a
 2-core CPU the generator's own time is a few percent of a request's, so it did not pay (docs/microbatch.md).
 """
 

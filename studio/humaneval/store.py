@@ -24,8 +24,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from studio import REPO_ROOT
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-REPO_ROOT = Path(__file__).resolve().parents[2]
 TICKET_TTL_S = 10 * 60  # an item left open longer than this must be drawn again
 MAX_TICKETS_PER_MINUTE = 60  # per session: a person reads, listens and answers; a script is slowed down
 OUTCOMES = ("left", "right", "tie")

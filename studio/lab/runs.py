@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from studio import REPO_ROOT
 from studio.lab import worker
 from studio.lab.spec import validate
 from studio.lab.view import read_frame, run_log
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = REPO_ROOT
 GRACE_S = 20.0
 STARTUP_ALLOWANCE_S = 120.0  # importing torch and building a run, on a busy machine
 KEEP_S = 30 * 60.0

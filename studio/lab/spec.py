@@ -114,7 +114,7 @@ STEPS_KNOB = Knob("steps", "Training steps", "int", DEFAULT_STEPS, MIN_STEPS, MA
                   why="the run's budget: every host trains the same steps and shows the same lesson; the time "
                       "limit only guards against a machine too slow to finish.")
 
-#: Each preset shows its effect within its steps on every seed tried (scripts/lab_presets.py); 2,000 steps
+#: Each preset shows its effect within its steps on every seed tried (scripts/bench/lab_presets.py); 2,000 steps
 #: take about 17 s on the project's 2-core machine and stay under 60 s on one three times slower.
 PRESETS: dict[str, dict[str, Any]] = {
     "Mode collapse": {

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from studio import REPO_ROOT
 from studio.atomic import atomic_write
 from studio.registry.record import DataMissing
 
@@ -52,7 +53,6 @@ TRANSPOSITIONS = tuple(range(-5, 7))  # train-time augmentation, semitones (0 = 
 VALID_FRACTION = 0.10
 CACHE_VERSION = 1  # bump when the encoding or the selection changes; old caches are then ignored
 CACHE_NAME = f"chorales-v{CACHE_VERSION}.npz"
-REPO_ROOT = Path(__file__).resolve().parents[2]  # studio/music/data.py -> the repository root
 DEFAULT_CACHE_DIR = REPO_ROOT / ".cache" / "data" / "music"
 MUSIC21_PIN = "music21==10.5.1"
 SETUP_HINT = f"run `bash scripts/get_data.sh` (it runs `pip install {MUSIC21_PIN}` and `python -m studio.music.data`)"

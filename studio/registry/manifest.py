@@ -13,10 +13,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from studio import REPO_ROOT
 from studio.atomic import atomic_write_json
 
 MANIFEST_VERSION = 1
-REPO_ROOT = Path(__file__).resolve().parents[2]  # studio/registry/manifest.py -> the checkout
 TRAINED_DIR = REPO_ROOT / "trained"
 HELDOUT_DIR = TRAINED_DIR / "_heldout"  # held-out real items that human evaluation mixes with samples
 

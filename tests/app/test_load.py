@@ -1,10 +1,10 @@
-"""A small class at once (scripts/load_test.py, scaled down): identical requests, distinct ones, every tab."""
+"""A small class at once (scripts/bench/load_test.py, scaled down): identical requests, distinct ones, every tab."""
 
 from __future__ import annotations
 
 import pytest
 
-from scripts.load_test import run_mix
+from scripts.bench.load_test import run_mix
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

@@ -11,7 +11,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The scripts people run (text_reference.py is a module that train_reference.py imports).
-SCRIPTS = sorted(p.name for p in (ROOT / "scripts").glob("*.py") if '__name__ == "__main__"' in p.read_text())
+SCRIPTS = sorted(str(p.relative_to(ROOT / "scripts")) for p in [*(ROOT / "scripts").glob("*.py"),
+                                                                  *(ROOT / "scripts" / "bench").glob("*.py")]
+                 if '__name__ == "__main__"' in p.read_text())
 
 #: A sitecustomize module that makes imports of the packages named in STUDIO_BLOCKED_IMPORTS fail, as on a machine
 #: without them. Python imports it at start-up, so a script runs exactly as ``python SCRIPT`` runs it.
@@ -50,7 +52,7 @@ def test_help_answers_without_importing_the_heavy_stack(blocker, script):
 
 
 def test_vq_ceiling_names_the_training_command_when_there_is_no_run(blocker, tmp_path):
-    done = run_blocked(blocker, "torch,onnxruntime", "scripts/vq_ceiling.py", "--run-dir", str(tmp_path))
+    done = run_blocked(blocker, "torch,onnxruntime", "scripts/bench/vq_ceiling.py", "--run-dir", str(tmp_path))
     assert done.returncode != 0
     assert "python scripts/train_transformer.py --modality image" in done.stderr
 

@@ -1,5 +1,5 @@
 """Two app replicas against one PostgreSQL database: votes split across both are stored once each, and both
-serve the same leaderboard (scripts/two_replicas.py, small)."""
+serve the same leaderboard (scripts/bench/two_replicas.py, small)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def _postgres_installed() -> bool:
 @pytest.mark.slow
 @pytest.mark.skipif(not _postgres_installed(), reason="PostgreSQL is not installed (bash scripts/setup.sh)")
 def test_two_replicas_store_every_vote_once_and_agree_on_the_leaderboard():
-    done = subprocess.run([sys.executable, "scripts/two_replicas.py", "--voters", "4", "--votes", "6"], cwd=ROOT,
+    done = subprocess.run([sys.executable, "scripts/bench/two_replicas.py", "--voters", "4", "--votes", "6"], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     row = next(line for line in done.stdout.splitlines() if line.startswith("| 4 × 6 |"))

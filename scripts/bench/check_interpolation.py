@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Does a text VAE's interpolation return the two lines it was given? Prints each path and the count.
 
-    python scripts/check_interpolation.py              # text-vae, four famous pairs
-    python scripts/check_interpolation.py --steps 8
+    python scripts/bench/check_interpolation.py              # text-vae, four famous pairs
+    python scripts/bench/check_interpolation.py --steps 8
 
 The app's Interpolate button runs the same code: both lines are encoded to their posterior means and
 each point of the straight path between them is decoded greedily (zero sampling noise).

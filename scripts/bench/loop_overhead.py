@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """What the one training loop costs on top of the training itself, per cpu-preset run.
 
-    python scripts/loop_overhead.py                    # every generator in trained/
-    python scripts/loop_overhead.py text-transformer   # just these
-    python scripts/loop_overhead.py --out docs/loop-overhead.md
+    python scripts/bench/loop_overhead.py                    # every generator in trained/
+    python scripts/bench/loop_overhead.py text-transformer   # just these
+    python scripts/bench/loop_overhead.py --out docs/loop-overhead.md
 
 For each stage of each cpu-preset recipe, in one process and on the same batches:
 - a **bare loop** (batch, forward, backward, gradient clip, optimiser step: nothing else) and the
@@ -179,7 +179,7 @@ def main(args: argparse.Namespace) -> None:
     print(f"worst overhead {worst:.1%} (target <= {TARGET:.0%})")
     if args.out:
         method = __doc__.split(chr(10) + chr(10), 2)[2]
-        doc = (f"# The training loop's overhead\n\n`python scripts/loop_overhead.py --out {args.out}` on "
+        doc = (f"# The training loop's overhead\n\n`python scripts/bench/loop_overhead.py --out {args.out}` on "
                f"{cpu_model()}, {args.threads} threads, load average {load:.2f} at start.\n\n{method}\n"
                f"{text}\n\nWorst: {worst:.1%} (target: at most {TARGET:.0%}).\n")
         atomic_write_text(Path(args.out), doc)

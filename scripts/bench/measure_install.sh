@@ -2,12 +2,12 @@
 # Measure both installs side by side: download size, install time from the downloaded files, environment
 # size, and seconds from `python app.py` to the first served page. Prints README's install table rows.
 #
-#   bash scripts/measure_install.sh            # both (the full one downloads about 3 GB)
-#   bash scripts/measure_install.sh app        # only the app-only install
+#   bash scripts/bench/measure_install.sh            # both (the full one downloads about 3 GB)
+#   bash scripts/bench/measure_install.sh app        # only the app-only install
 #
 # Works in a temporary folder; the project's own .venv and .venv-app are not touched.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 WHICH=${1:-both}
 case "$WHICH" in
   both|app) ;;

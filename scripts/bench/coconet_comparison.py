@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Our likelihood figure closest to Coconet's frame-wise NLL on the JSB chorales, from the exported ONNX file.
 
-    python scripts/coconet_comparison.py                      # music-transformer (the default)
-    python scripts/coconet_comparison.py --check-record       # also reproduce the recorded bits/token (about 6 min)
+    python scripts/bench/coconet_comparison.py                      # music-transformer (the default)
+    python scripts/bench/coconet_comparison.py --check-record   # also reproduce the recorded bits/token (about 6 min)
 
 Coconet (Huang et al. 2017, Table 1) reports 0.57 nats per frame on the 16th-note grid with random orderings:
 a frame is one 16th-note step of the four voices, its NLL the sum over the voices, averaged over the test

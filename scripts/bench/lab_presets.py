@@ -3,9 +3,9 @@
 time cap, through the Lab's own worker (one thread per run, two runs at a time on a 2-core machine, as the
 app would on a quiet server) and writes docs/lab-presets.md and .json.
 
-    python scripts/lab_presets.py                     # all presets, seeds 0-4 (about 5 min)
-    python scripts/lab_presets.py --cpu-share 0.33    # each worker held to a third of a core: a host 3x slower
-    python scripts/lab_presets.py --seeds 1 --seconds 20 --preset "Mode collapse"
+    python scripts/bench/lab_presets.py                     # all presets, seeds 0-4 (about 5 min)
+    python scripts/bench/lab_presets.py --cpu-share 0.33    # each worker held to a third of a core: a host 3x slower
+    python scripts/bench/lab_presets.py --seeds 1 --seconds 20 --preset "Mode collapse"
 
 --cpu-share puts each worker in a cgroup of its own with a CPU quota (studio/local_server.py), so it trains as
 on a slower machine while the rest of this one is free; it needs root.
@@ -29,6 +29,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from studio import REPO_ROOT
 from studio.atomic import atomic_write_json, atomic_write_text
 from studio.lab.spec import PRESETS, preset_spec
 from studio.lab.view import (
@@ -38,7 +39,7 @@ from studio.lab.view import (
 from studio.lab.worker import SPEC, read_status
 from studio.local_server import QuotaUnavailable, cpu_limited, release
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = REPO_ROOT
 
 
 def run_one(name: str, seed: int, seconds: float, root: Path, cpu_share: float | None = None) -> dict:
@@ -146,7 +147,7 @@ def main() -> None:
              "|---|---|---|---|---|\n" + "\n".join(rows))
     atomic_write_json(Path(args.out + ".json"), {"seconds": args.seconds, "cpu_share": args.cpu_share,
                                                  "machine": machine, "results": results})
-    atomic_write_text(Path(args.out + ".md"), f"# Lab presets\n\n`python scripts/lab_presets.py` on {machine} "
+    atomic_write_text(Path(args.out + ".md"), f"# Lab presets\n\n`python scripts/bench/lab_presets.py` on {machine} "
                       f"({time.time() - t0:.0f} s wall).\n\n{table}\n")
     print(table)
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Speed of every generator in trained/: ONNX Runtime vs PyTorch eager, in the same run.
 
-    python scripts/bench.py                      # CPU, every thread
-    python scripts/bench.py --device cuda        # GPU; fails loudly if CUDA is not really used
-    python scripts/bench.py --out docs/bench-cpu.md
+    python scripts/bench/bench.py                      # CPU, every thread
+    python scripts/bench/bench.py --device cuda        # GPU; fails loudly if CUDA is not really used
+    python scripts/bench/bench.py --out docs/bench-cpu.md
 
 For each generator: samples/s at batch 1 and 64 in ORT and in PyTorch eager (the PyTorch model is
 rebuilt from the entry's config.json; speed does not depend on the trained weights), their ratio,
@@ -326,7 +326,7 @@ def main(args: argparse.Namespace) -> None:
         table += "\n\n" + bench_music_rendering(music, root, args, raw)
     print(table)
     if args.out:
-        atomic_write_text(args.out, f"# `python scripts/bench.py --device {args.device}`\n\n{table}\n")
+        atomic_write_text(args.out, f"# `python scripts/bench/bench.py --device {args.device}`\n\n{table}\n")
         atomic_write_text(Path(args.out).with_suffix(".json"), json.dumps(raw, indent=2) + "\n")
 
 

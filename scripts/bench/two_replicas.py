@@ -2,9 +2,9 @@
 """Two app replicas, one PostgreSQL: votes split across both are stored once each, and both serve the same
 leaderboard.
 
-    python scripts/two_replicas.py                          # 20 voters x 10 votes (about 1 min)
-    python scripts/two_replicas.py --voters 4 --votes 4     # the suite's small version
-    python scripts/two_replicas.py --out docs/replicas.md
+    python scripts/bench/two_replicas.py                          # 20 voters x 10 votes (about 1 min)
+    python scripts/bench/two_replicas.py --voters 4 --votes 4     # the suite's small version
+    python scripts/bench/two_replicas.py --out docs/replicas.md
 
 It starts a throwaway PostgreSQL server (studio.humaneval.pgtemp), launches `python app.py` twice on two
 ports with the same STUDIO_DB_URL (the replicas run the migrations together; an advisory lock makes them
@@ -21,14 +21,14 @@ import threading
 import time
 from pathlib import Path
 
-from load_test import launch_app
 from load_votes import Voter, stored_tickets
 
+from studio import REPO_ROOT
 from studio.atomic import atomic_write_text
 from studio.humaneval.pgtemp import create_database, temporary_postgres
-from studio.local_server import free_port
+from studio.local_server import free_port, launch_app
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_ROOT
 
 MODALITIES = ("image", "text", "music")
 
@@ -98,7 +98,8 @@ def run(voters: int, votes: int) -> tuple[bool, str]:
     passed = (not errors and not lost and not duplicated and same_boards
               and len(stored) == len(acknowledged) == on_board == voters * votes)
     report = "\n".join([
-        f"`python scripts/two_replicas.py --voters {voters} --votes {votes}`: two `python app.py` processes on two "
+        f"`python scripts/bench/two_replicas.py --voters {voters} --votes {votes}`: two `python app.py` processes on "
+        "two "
         "ports, one PostgreSQL 15 database (a throwaway server), voters split evenly between them.", "",
         "| voters × votes | acknowledged (A / B) | rows stored | lost | duplicated | errors | votes on the "
         "leaderboard | same leaderboard on both | wall | verdict |",

@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """How good can the image Transformer's samples get with its VQ-VAE? Scores the VQ-VAE's reconstructions.
 
-    python scripts/vq_ceiling.py                    # reads runs/cpu/image-transformer/vqvae/checkpoint.pt
-    python scripts/vq_ceiling.py --run-dir DIR      # another training run's folder
+    python scripts/bench/vq_ceiling.py                    # reads runs/cpu/image-transformer/vqvae/checkpoint.pt
+    python scripts/bench/vq_ceiling.py --run-dir DIR      # another training run's folder
 
 The Transformer only chooses codes; the VQ-VAE's decoder draws the picture. So a prior that matched the
 test images' codes exactly would draw the VQ-VAE's *reconstructions* of the test images, and the protocol's
@@ -19,7 +19,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from studio import REPO_ROOT
+
+REPO = REPO_ROOT
 
 
 def parse_args() -> argparse.Namespace:

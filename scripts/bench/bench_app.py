@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """How fast the app starts and answers, measured end to end.
 
-    python scripts/bench_app.py [--out docs/bench-app.md]
-    python scripts/bench_app.py --cpu-share 0.67 --out docs/bench-app-slow.md   # first page, a host 3x slower
+    python scripts/bench/bench_app.py [--out docs/bench-app.md]
+    python scripts/bench/bench_app.py --cpu-share 0.67 --out docs/bench-app-slow.md   # first page, a host 3x slower
 
 Launches `python app.py`, times until it serves its page, then times the first Music click (sent the
 moment the page serves: it waits for whatever is left of the start-up warm-up of the audio renderer)
@@ -19,13 +19,13 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
+from studio import REPO_ROOT
 from studio.atomic import atomic_write_text
 from studio.local_server import free_port, wait_for_http
 from studio.registry import manifest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_ROOT
 
 
 def main() -> None:
@@ -90,7 +90,7 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if args.out:
-        atomic_write_text(args.out, f"# `python scripts/bench_app.py` ({os.cpu_count()} CPU cores)\n\n{text}\n")
+        atomic_write_text(args.out, f"# `python scripts/bench/bench_app.py` ({os.cpu_count()} CPU cores)\n\n{text}\n")
 
 
 def first_page_under_quota(share: float, out: str | None, runs: int = 3) -> None:
@@ -117,7 +117,8 @@ def first_page_under_quota(share: float, out: str | None, runs: int = 3) -> None
             + ", ".join(f"{t:.1f}" for t in times) + f" s ({runs} launches).")
     print(text)
     if out:
-        atomic_write_text(out, f"# `python scripts/bench_app.py --cpu-share {share:g}` ({os.cpu_count()} CPU cores)"
+        atomic_write_text(out, f"# `python scripts/bench/bench_app.py --cpu-share {share:g}` "
+                               f"({os.cpu_count()} CPU cores)"
                                f"\n\n{text}\n")
 
 

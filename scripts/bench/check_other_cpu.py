@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Do the committed image models draw their stored samples on a CPU without AVX-512?
 
-    python scripts/check_other_cpu.py          # this CPU, then valgrind's (about 12 min): docs/other-cpu.md
-    python scripts/check_other_cpu.py --here   # this CPU only
+    python scripts/bench/check_other_cpu.py          # this CPU, then valgrind's (about 12 min): docs/other-cpu.md
+    python scripts/bench/check_other_cpu.py --here   # this CPU only
 
 ONNX Runtime and numpy choose their kernels by the instruction sets the CPU reports. valgrind's virtual CPU
 reports AVX2 and FMA but no AVX-512 (valgrind cannot run AVX-512 code), so under `valgrind --tool=none` both
@@ -21,9 +21,10 @@ import sys
 import time
 from pathlib import Path
 
+from studio import REPO_ROOT
 from studio.atomic import atomic_write_text
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = REPO_ROOT
 
 
 def cpu_flags() -> str:
@@ -82,7 +83,8 @@ def main() -> None:
                          f"{'passes' if r['check_passes'] else 'FAILS'}: {r['check']} |")
         sections.append("\n".join(lines))
         print(sections[-1], flush=True)
-    text = ("# The stored samples on a CPU without AVX-512\n\n`python scripts/check_other_cpu.py`: each image model's "
+    text = ("# The stored samples on a CPU without AVX-512\n\n`python scripts/bench/check_other_cpu.py`: each image "
+            "model's "
             "first 100 samples (seed and sampling as recorded) against `trained/<id>/samples_head.npz`, natively and "
             "under `valgrind --tool=none`, whose virtual CPU has AVX2 and FMA but no AVX-512, so ONNX Runtime and "
             "numpy take an AVX2-only host's kernels.\n\n" + "\n\n".join(sections) + "\n")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Votes under load, on SQLite and PostgreSQL, through gradio_client as real pages would send them.
 
-    python scripts/load_votes.py [--voters 50 --votes 20] [--engines sqlite postgresql] [--out docs/votes-load.md]
+    python scripts/bench/load_votes.py [--voters 50 --votes 20] [--engines sqlite postgresql] [--out docs/votes-load.md]
 
 For each engine it launches the app on a fresh database and then
 1. **concurrency**: ``--voters`` clients (each its own browser session) each cast ``--votes`` votes at once,
@@ -23,16 +23,14 @@ import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 
-from load_test import launch_app
-
+from studio import REPO_ROOT
 from studio.atomic import atomic_write_text
 from studio.humaneval.pgtemp import create_database, temporary_postgres
 from studio.humaneval.store import VoteStore
-from studio.local_server import free_port
+from studio.local_server import free_port, launch_app
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_ROOT
 
 
 class Voter(threading.Thread):
@@ -194,7 +192,7 @@ def main() -> int:
             kill_rows.append(f"| {engine} | {row} |")
             print(kill_rows[-1], flush=True)
     text = "\n".join([
-        f"# `python scripts/load_votes.py` ({os.cpu_count()} CPU cores; app and voters on one machine)", "",
+        f"# `python scripts/bench/load_votes.py` ({os.cpu_count()} CPU cores; app and voters on one machine)", "",
         "Concurrency: every voter is its own gradio_client session; latency is the vote call alone (the item was "
         "drawn just before).", "",
         "| engine | voters × votes | acknowledged | rows stored | lost | duplicated | errors | p50 ms | p95 ms | "

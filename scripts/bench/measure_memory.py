@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The app's resident memory (RSS), from a fresh start through every tab and each modality's re-score.
 
-    python scripts/measure_memory.py [--out docs/memory.md] [--image-requests 300]
+    python scripts/bench/measure_memory.py [--out docs/memory.md] [--image-requests 300]
 
 Launches `python app.py` on a free port and drives it through gradio_client as a visitor would: the
 Images, Text and Music tabs (one side's generation and "Generate all"), the Evaluate tab (an item and a
@@ -19,11 +19,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from studio import REPO_ROOT
 from studio.atomic import atomic_write_text
 from studio.local_server import free_port
 from studio.registry import manifest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_ROOT
 
 TARGET_MB = 1024
 
@@ -70,7 +71,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from gradio_client import Client
-    from load_test import launch_app
+
+    from studio.local_server import launch_app
 
     proc, url = launch_app(free_port())
     rows = []
@@ -94,7 +96,7 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if args.out:
-        atomic_write_text(args.out, f"# `python scripts/measure_memory.py` ({os.cpu_count()} CPU cores)\n\n"
+        atomic_write_text(args.out, f"# `python scripts/bench/measure_memory.py` ({os.cpu_count()} CPU cores)\n\n"
                                     f"The app's resident memory, read from /proc after each step.\n\n{text}\n")
     if peak > TARGET_MB:
         sys.exit(1)

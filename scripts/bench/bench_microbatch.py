@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Does batching concurrent one-shot requests help? The app at 50 clients, micro-batching off then on.
 
-    python scripts/bench_microbatch.py [--clients 50] [--requests 20] [--rounds 1] [--out docs/microbatch.md]
+    python scripts/bench/bench_microbatch.py [--clients 50] [--requests 20] [--rounds 1] [--out docs/microbatch.md]
 
 Each setting launches the app from this checkout (STUDIO_MICROBATCH=0, then =1; see studio/microbatch.py)
 and sends the load test's ``distinct`` mix: every client asks /generate_left for 16 image-gan images with
@@ -16,7 +16,9 @@ import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from studio import REPO_ROOT
+
+ROOT = REPO_ROOT
 
 
 
@@ -28,9 +30,10 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=7952, help="port for the launched app (default: 7952)")
     parser.add_argument("--out", type=Path, help="also write the table here")
     args = parser.parse_args()
-    from load_test import HEADER, launch_app, run_mix
+    from load_test import HEADER, run_mix
 
     from studio.atomic import atomic_write_text
+    from studio.local_server import launch_app
     from studio.microbatch import ENV
     from studio.onnx.graph_flops import cpu_model
 
@@ -57,7 +60,7 @@ def main() -> int:
                f"{min(p95s['on']) / min(p95s['off']):.2f}x.")
     print(verdict)
     if args.out:
-        command = "python scripts/bench_microbatch.py" + (f" --rounds {args.rounds}" if args.rounds > 1 else "")
+        command = "python scripts/bench/bench_microbatch.py" + (f" --rounds {args.rounds}" if args.rounds > 1 else "")
         atomic_write_text(args.out, f"# `{command}`\n\n{cpu_model()}, {os.cpu_count()} cores; "
                           f"clients and server on one machine. The `distinct` mix: /generate_left, 16 image-gan "
                           f"images, a seed per request.\n\n"

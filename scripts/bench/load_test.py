@@ -1,8 +1,8 @@
 """Load the app as a class would: many clients at once through gradio_client, and count what fails.
 
-    python scripts/load_test.py                      # launches the app, 50 clients x 20 requests, all three mixes
-    python scripts/load_test.py --clients 8 --requests 5 --mix identical
-    python scripts/load_test.py --url http://127.0.0.1:7860/ --out docs/load-test.md
+    python scripts/bench/load_test.py                      # launches the app, 50 clients x 20 requests, all three mixes
+    python scripts/bench/load_test.py --clients 8 --requests 5 --mix identical
+    python scripts/bench/load_test.py --url http://127.0.0.1:7860/ --out docs/load-test.md
 
 Mixes: ``identical`` (everyone asks /generate_left for image-gan, seed 1, 16 images: the case where
 concurrent responses are byte-identical), ``distinct`` (the same with a different seed per request) and
@@ -21,7 +21,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from studio import REPO_ROOT
+from studio.local_server import launch_app
+
+ROOT = REPO_ROOT
 MIXES = ("identical", "distinct", "tabs")
 
 #: (api_name, arguments for request number i) of the ``tabs`` mix: every tab's main endpoints.
@@ -92,24 +95,6 @@ def run_mix(url: str, mix: str, clients: int, per_client: int) -> Result:
         list(pool.map(one_client, range(clients)))
     result.seconds = time.perf_counter() - start
     return result
-
-
-def launch_app(port: int, env: dict[str, str] | None = None):  # noqa: ANN201 - (subprocess.Popen, url)
-    """The app from this checkout on ``port`` (with ``env`` added to the environment), waited for until its
-    page answers."""
-    import subprocess
-
-    from studio.local_server import wait_for_http
-
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)], cwd=ROOT,
-                            env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_for_http(url, proc, timeout=300)
-    except (RuntimeError, TimeoutError) as exc:
-        proc.kill()
-        raise SystemExit(str(exc)) from None
-    return proc, url
 
 
 HEADER = ("| mix | clients × requests | errors | p50 | p95 | requests/s |\n"

@@ -1,0 +1,1 @@
+"""Measurement programs: each times or checks one claim and writes its result under docs/."""
