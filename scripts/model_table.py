@@ -1,7 +1,9 @@
 #!/usr/bin/env python
-"""Print the README's model tables, one per modality, from trained/manifest.json and each entry's metrics.json.
+"""Print the model tables, one per modality, from trained/manifest.json and each entry's metrics.json; or write
+README's one table of every model.
 
-    python scripts/model_table.py
+    python scripts/model_table.py              # the full tables, one per modality (docs/models.md shows them)
+    python scripts/model_table.py --readme     # rewrite README's table of every model, between its markers
 
 Columns are each modality's schema's table columns, then the likelihood, size and training time. Where
 the metrics record what the held-out data itself scores (``<key>_real``), a last row shows it.
@@ -38,6 +40,49 @@ def table(modality, entries: list[dict], root: Path) -> list[str]:  # noqa: ANN0
     return lines
 
 
+#: README's one table shows three headline numbers per modality (the full tables show every column).
+HEADLINE = {"image": ("fd", "precision", "kl_to_uniform"),
+            "text": ("real_word_share", "ref_perplexity", "degenerate_share"),
+            "music": ("pitch_class_kl", "consonance_on_beats", "voice_crossing")}
+README_START, README_END = "<!-- model table: python scripts/model_table.py --readme -->", "<!-- end of model table -->"
+
+
+def summary_table(root: Path) -> list[str]:
+    """Every registered model in one table: its headline numbers, likelihood, size and training time."""
+    lines = ["| model | family | headline numbers | likelihood | ONNX | train min |", "|---|---|---|---|---|---|"]
+    by_name = {m.name: m for m in ALL}
+    for entry in manifest.entries(root):
+        modality = by_name.get(entry["modality"])
+        if modality is None:
+            continue
+        m = json.loads(manifest.path_of(entry, "metrics", root).read_text())
+        schema = modality.schema
+        numbers = " · ".join(f"{schema.metric(k).label} {schema.format(k, m[k])}"
+                             for k in HEADLINE.get(modality.name, schema.table[:3]) if k in m)
+        lines.append(f"| {entry['id']}{sampling_note(m)} | {entry['family']} | {numbers} | {likelihood_text(m)} | "
+                     f"{m['onnx_bytes'] / 1024:.0f} KiB | {m['train_minutes']:.1f} |")
+    return lines
+
+
+def readme_block(root: Path) -> str:
+    return "\n".join([README_START, *summary_table(root), README_END])
+
+
+def write_readme(readme: Path, root: Path) -> bool:
+    """Replace README's table between its markers; True when it changed."""
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        raise SystemExit(f"error: {readme} has no model table markers ({README_START} ... {README_END})")
+    before, rest = text.split(README_START, 1)
+    _, after = rest.split(README_END, 1)
+    new = before + readme_block(root) + after
+    if new != text:
+        from studio.atomic import atomic_write_text
+
+        atomic_write_text(readme, new)
+    return new != text
+
+
 def sampling_note(metrics: dict) -> str:
     """What follows a model's id when it samples at a chosen default (scripts/choose_sampling.py):
     " (temperature 1.1, top-k 32)"; nothing otherwise."""
@@ -65,7 +110,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trained-dir", default=str(manifest.TRAINED_DIR),
                         help="the folder holding manifest.json (default: %(default)s)")
-    root = Path(parser.parse_args().trained_dir)
+    parser.add_argument("--readme", action="store_true", help="rewrite README.md's table of every model")
+    args = parser.parse_args()
+    root = Path(args.trained_dir)
+    if args.readme:
+        changed = write_readme(manifest.REPO_ROOT / "README.md", root)
+        print("README.md's model table " + ("rewritten" if changed else "is up to date"))
+        return
     entries = manifest.entries(root)
     for modality in ALL:
         chosen = [e for e in entries if e["modality"] == modality.name]
