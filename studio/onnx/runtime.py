@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from studio import microbatch
 from studio.onnx.contract import (
     CODES_INPUT,
     SAMPLE_OUTPUT,
@@ -162,18 +161,9 @@ class OnnxGenerator(_ServedGenerator):
         assert self.info.z_dim is not None
         return self.info.z_dim
 
-    def __init__(self, path: str | Path, device: str = "auto", threads: int | None = None,
-                 session: ort.InferenceSession | None = None):
-        super().__init__(path, device, threads, session)
-        self.batcher = microbatch.MicroBatcher(self._run_session) if microbatch.enabled() else None
-
-    def _run_session(self, z: np.ndarray) -> np.ndarray:
-        return self.session.run([SAMPLE_OUTPUT], {Z_INPUT: z})[0]
-
     def run(self, z: np.ndarray) -> np.ndarray:
-        """Samples for the noise ``z`` float32 [n, z_dim] (with STUDIO_MICROBATCH=1, concurrent calls share a run)."""
-        z = np.ascontiguousarray(z, dtype=np.float32)
-        return self.batcher(z) if self.batcher is not None else self._run_session(z)
+        """Samples for the noise ``z`` float32 [n, z_dim]."""
+        return self.session.run([SAMPLE_OUTPUT], {Z_INPUT: np.ascontiguousarray(z, dtype=np.float32)})[0]
 
     def sample(self, n: int, seed: int = 0, batch_size: int = 500, temperature: float = 1.0) -> np.ndarray:
         """``n`` samples for ``seed``; the same seed always gives the same samples."""
