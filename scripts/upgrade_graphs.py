@@ -13,9 +13,7 @@ re-checks them), and it is written atomically.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from studio.registry import manifest
@@ -28,6 +26,7 @@ def upgrade(entry: dict, root: Path, check_only: bool) -> str | None:
     import numpy as np
     import onnx
 
+    from studio.atomic import atomic_write
     from studio.onnx.contract import SAMPLE_OUTPUT, Z_INPUT
     from studio.onnx.conv2d_pass import conv1d_as_conv2d
     from studio.onnx.options import cpu_session
@@ -39,9 +38,7 @@ def upgrade(entry: dict, root: Path, check_only: bool) -> str | None:
         return None
     if check_only:
         return f"{entry['id']}: {rewritten} 1-D convolutions would become 2-D"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    def write_checked(tmp: str) -> None:  # moved over the file only if it draws the same samples
         onnx.save(model, tmp)
         before, after = cpu_session(path), cpu_session(tmp)
         z_dim = int(before.get_inputs()[0].shape[1])
@@ -50,11 +47,8 @@ def upgrade(entry: dict, root: Path, check_only: bool) -> str | None:
         if not np.array_equal(old, new):
             raise SystemExit(f"error: {entry['id']}: the rewritten graph draws different samples "
                              f"({float((old != new).mean()):.2%} of values differ); {path} is unchanged.")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+    atomic_write(path, write_checked)
     manifest.upsert({**entry, "sha256": manifest.sha256_of(path)}, root)
     return f"{entry['id']}: {rewritten} 1-D convolutions now 2-D; same {CHECK_SAMPLES} samples"
 

@@ -127,65 +127,12 @@ class TransformerProcess(GenerativeProcess):
 
     def export(self, entry_dir: Path) -> dict[str, Any]:
         """generator.onnx (the KV-cache step graph) and decoder.onnx (tokens -> sample), both checked in ORT."""
-        import onnxruntime as ort
-
-        from studio.onnx.contract import (
-            CODES_INPUT,
-            LOGITS_OUTPUT,
-            PAST_INPUT,
-            PRESENT_OUTPUT,
-            SAMPLE_OUTPUT,
-            TOKENS_INPUT,
-            generator_metadata,
-            step_metadata,
-            validate_step_session,
-        )
-        from studio.onnx.decoding import generate, ort_step, torch_step
-        from studio.onnx.export import check_parity, export_onnx
+        from studio.onnx.export import export_step_graph
 
         self.cpu().eval()
         cfg = self.gpt.config
-        layers, heads, head_dim = cfg.n_layer, cfg.n_head, cfg.n_embd // cfg.n_head
-        batch = torch.export.Dim("batch", min=1, max=4096)
-        decoder_path, step_path = entry_dir / "decoder.onnx", entry_dir / "generator.onnx"
-        tmp_decoder, tmp_step = entry_dir / ".decoder.onnx.tmp", entry_dir / ".generator.onnx.tmp"
-        if self.decoder_head is not None:
-            example_codes = torch.randint(0, self.vocab - 1, (2, self.seq_len))
-            export_onnx(self.decoder_head.eval(), (example_codes,), tmp_decoder, input_names=[CODES_INPUT],
-                        output_names=[SAMPLE_OUTPUT], dynamic_shapes={"codes": {0: batch}},
-                        metadata={**generator_metadata(family=self.family, modality=self.modality, z_dim=0,
-                                                       sample_shape=self.sample_shape()), "studio.kind": "decoder"})
-        seq, past_len = torch.export.Dim("seq", min=1, max=self.seq_len + 1), torch.export.Dim("past", min=0,
-                                                                                             max=self.seq_len + 1)
-        step = self.step_module()
-        example = (torch.randint(0, self.vocab, (2, 3)), torch.zeros(layers, 2, 2, heads, 5, head_dim))
-        export_onnx(LeanStep(self.gpt).eval(), example, tmp_step, input_names=[TOKENS_INPUT, PAST_INPUT],
-                    output_names=[LOGITS_OUTPUT, PRESENT_OUTPUT],
-                    # the cache's batch axis is the tokens' (one name, given once: naming it twice makes torch warn)
-                    dynamic_shapes={"tokens": {0: batch, 1: seq}, "past": {2: torch.export.Dim.DYNAMIC, 4: past_len}},
-                    metadata=step_metadata(family=self.family, modality=self.modality, vocab=self.vocab,
-                                           bos=self.bos, seq_len=self.seq_len, layers=layers, heads=heads,
-                                           head_dim=head_dim,
-                                           decoder=decoder_path.name if self.decoder_head is not None else "",
-                                           sample_shape=self.sample_shape(), charset=self.charset))
-        session = ort.InferenceSession(str(tmp_step), providers=["CPUExecutionProvider"])
-        validate_step_session(session)
-        # Parity: ORT's cached greedy decoding picks the very tokens PyTorch picks.
-        shape = (layers, heads, head_dim)
-        ort_tokens = generate(ort_step(session), 4, self.seq_len, self.bos, shape, temperature=0.0)
-        torch_tokens = generate(torch_step(step), 4, self.seq_len, self.bos, shape, temperature=0.0)
-        if not np.array_equal(ort_tokens, torch_tokens):
-            raise RuntimeError("ORT's KV-cache decoding picks other tokens than PyTorch; the export is wrong")
-        tmp_step.chmod(0o644)
-        parity: dict[str, Any] = {"greedy_tokens_match": True}
-        files = {}
-        if self.decoder_head is not None:
-            decoder = ort.InferenceSession(str(tmp_decoder), providers=["CPUExecutionProvider"])
-            with torch.no_grad():
-                expected = self.decoder_head(torch.from_numpy(ort_tokens)).numpy()
-            parity.update(check_parity(expected, decoder.run([SAMPLE_OUTPUT], {CODES_INPUT: ort_tokens})[0]))
-            tmp_decoder.chmod(0o644)
-            tmp_decoder.replace(decoder_path)
-            files["decoder"] = decoder_path.name
-        tmp_step.replace(step_path)
-        return {"onnx": step_path, "kind": "autoregressive", "files": files, "parity": parity}
+        return export_step_graph(
+            LeanStep(self.gpt).eval(), self.step_module(), self.decoder_head, Path(entry_dir), family=self.family,
+            modality=self.modality, vocab=self.vocab, bos=self.bos, seq_len=self.seq_len, layers=cfg.n_layer,
+            heads=cfg.n_head, head_dim=cfg.n_embd // cfg.n_head, sample_shape=self.sample_shape(),
+            charset=self.charset)

@@ -8,8 +8,6 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ import onnx
 import torch
 from torch import nn
 
+from studio.atomic import atomic_write
 from studio.onnx.contract import SAMPLE_OUTPUT, Z_INPUT, generator_metadata, validate_session
 from studio.onnx.conv2d_pass import conv1d_as_conv2d
 from studio.onnx.options import cpu_session
@@ -137,13 +136,11 @@ def export_generator(module: nn.Module, path: str | Path, *, family: str, modali
 
     Returns the parity report. Raises ExportParityError (leaving ``path`` untouched) on mismatch.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     module = module.eval().cpu()
     batch = torch.export.Dim("batch", min=1, max=65536)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    report: dict[str, Any] = {}
+
+    def write_checked(tmp: str) -> None:
         metadata = generator_metadata(family=family, modality=modality, z_dim=z_dim, sample_shape=sample_shape,
                                       charset=charset)
         export_onnx(module, (torch.randn(2, z_dim),), tmp, input_names=[Z_INPUT], output_names=[SAMPLE_OUTPUT],
@@ -155,38 +152,100 @@ def export_generator(module: nn.Module, path: str | Path, *, family: str, modali
             expected = module(torch.from_numpy(z)).numpy()
         actual = session.run([SAMPLE_OUTPUT], {Z_INPUT: z})[0]
         stable = stable_draws(module, z)
-        report = {**check_parity(expected[stable], actual[stable]), "unstable_draws": int((~stable).sum())}
+        report.update(check_parity(expected[stable], actual[stable]), unstable_draws=int((~stable).sum()))
         # Batch 1 too: a graph that only works for the example batch size is a broken export.
         first = int(np.flatnonzero(stable)[0])
         check_parity(expected[first:first + 1], session.run([SAMPLE_OUTPUT], {Z_INPUT: z[first:first + 1]})[0])
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+    atomic_write(path, write_checked)
     return {**report, "parity_batch": parity_batch}
 
 
 def export_encoder(module: nn.Module, example: torch.Tensor, path: str | Path, *, family: str, modality: str,
                    z_dim: int, sample_shape: tuple[int, ...], charset: str | None = None) -> dict[str, Any]:
     """Export a sample -> latent encoder (input ``sample``, output ``z``; kind "encoder"), checked in ORT."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
     batch = torch.export.Dim("batch", min=1, max=65536)
     metadata = {**generator_metadata(family=family, modality=modality, z_dim=z_dim, sample_shape=sample_shape,
                                      charset=charset), "studio.kind": "encoder"}
-    try:
+    report: dict[str, Any] = {}
+
+    def write_checked(tmp: str) -> None:
         export_onnx(module, (example,), tmp, input_names=[SAMPLE_OUTPUT], output_names=[Z_INPUT],
                     dynamic_shapes=({0: batch},), metadata=metadata)
         session = cpu_session(tmp)
         with torch.no_grad():
             expected = module(example).numpy()
-        report = check_parity(expected, session.run([Z_INPUT], {SAMPLE_OUTPUT: example.numpy()})[0])
+        report.update(check_parity(expected, session.run([Z_INPUT], {SAMPLE_OUTPUT: example.numpy()})[0]))
         # Batch 1 too: a graph that only works for the example batch size is a broken export.
         check_parity(expected[:1], session.run([Z_INPUT], {SAMPLE_OUTPUT: example[:1].numpy()})[0])
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+
+    atomic_write(path, write_checked)
     return report
+
+
+def export_step_graph(lean_step: nn.Module, step: nn.Module, decoder_head: nn.Module | None, entry_dir: Path, *,
+                      family: str, modality: str, vocab: int, bos: int, seq_len: int, layers: int, heads: int,
+                      head_dim: int, sample_shape: tuple[int, ...], charset: str | None = None) -> dict[str, Any]:
+    """An autoregressive generator: generator.onnx, the KV-cache step graph of ``lean_step`` (tokens, past ->
+    logits, present), and, with a ``decoder_head``, decoder.onnx (token codes -> sample).
+
+    Parity: ORT's cached greedy decoding must pick the very tokens ``step`` (the same network in PyTorch) picks,
+    and the decoder must match PyTorch on them. Both files are checked before either is moved into place; a
+    failed check leaves ``entry_dir`` as it was.
+    """
+    import onnxruntime as ort
+
+    from studio.onnx.contract import (
+        CODES_INPUT,
+        LOGITS_OUTPUT,
+        PAST_INPUT,
+        PRESENT_OUTPUT,
+        TOKENS_INPUT,
+        step_metadata,
+        validate_step_session,
+    )
+    from studio.onnx.decoding import generate, ort_step, torch_step
+
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    decoder_path, step_path = entry_dir / "decoder.onnx", entry_dir / "generator.onnx"
+    shape = (layers, heads, head_dim)
+    parity: dict[str, Any] = {}
+
+    def write_decoder(tmp: str) -> None:  # runs inside write_step, once its greedy tokens are known
+        example_codes = torch.randint(0, vocab - 1, (2, seq_len))
+        export_onnx(decoder_head.eval(), (example_codes,), tmp, input_names=[CODES_INPUT],
+                    output_names=[SAMPLE_OUTPUT], dynamic_shapes={"codes": {0: batch}},
+                    metadata={**generator_metadata(family=family, modality=modality, z_dim=0,
+                                                   sample_shape=sample_shape), "studio.kind": "decoder"})
+        decoder = cpu_session(tmp)
+        tokens = parity.pop("tokens")
+        with torch.no_grad():
+            expected = decoder_head(torch.from_numpy(tokens)).numpy()
+        parity.update(check_parity(expected, decoder.run([SAMPLE_OUTPUT], {CODES_INPUT: tokens})[0]))
+
+    def write_step(tmp: str) -> None:
+        seq, past_len = torch.export.Dim("seq", min=1, max=seq_len + 1), torch.export.Dim("past", min=0,
+                                                                                        max=seq_len + 1)
+        example = (torch.randint(0, vocab, (2, 3)), torch.zeros(layers, 2, 2, heads, 5, head_dim))
+        export_onnx(lean_step, example, tmp, input_names=[TOKENS_INPUT, PAST_INPUT],
+                    output_names=[LOGITS_OUTPUT, PRESENT_OUTPUT],
+                    # the cache's batch axis is the tokens' (one name, given once: naming it twice makes torch warn)
+                    dynamic_shapes={"tokens": {0: batch, 1: seq}, "past": {2: torch.export.Dim.DYNAMIC, 4: past_len}},
+                    metadata=step_metadata(family=family, modality=modality, vocab=vocab, bos=bos, seq_len=seq_len,
+                                           layers=layers, heads=heads, head_dim=head_dim,
+                                           decoder=decoder_path.name if decoder_head is not None else "",
+                                           sample_shape=sample_shape, charset=charset))
+        session = ort.InferenceSession(tmp, providers=["CPUExecutionProvider"])
+        validate_step_session(session)
+        ort_tokens = generate(ort_step(session), 4, seq_len, bos, shape, temperature=0.0)
+        torch_tokens = generate(torch_step(step), 4, seq_len, bos, shape, temperature=0.0)
+        if not np.array_equal(ort_tokens, torch_tokens):
+            raise RuntimeError("ORT's KV-cache decoding picks other tokens than PyTorch; the export is wrong")
+        parity["greedy_tokens_match"] = True
+        if decoder_head is not None:  # moved into place just before the step graph that names it
+            parity["tokens"] = ort_tokens
+            atomic_write(decoder_path, write_decoder)
+
+    atomic_write(step_path, write_step)
+    files = {"decoder": decoder_path.name} if decoder_head is not None else {}
+    return {"onnx": step_path, "kind": "autoregressive", "files": files, "parity": parity}

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from studio.atomic import atomic_write_json
+from studio.atomic import atomic_write, atomic_write_json
 from studio.registry import manifest
 from studio.registry.record import DataMissing, Modality
 
@@ -109,8 +109,7 @@ def register(entry_dir: Path, out_root: Path, *, modality: Modality, recipe: Rec
     curves = curves_from_log(stage_dirs[-1] / LOG)
     atomic_write_json(entry_dir / "curves.json", curves)
     plot_curves(curves, entry_dir / "curves.png")
-    shutil.copyfile(stage_dirs[-1] / PREVIEW, entry_dir / ".preview.tmp")
-    (entry_dir / ".preview.tmp").replace(entry_dir / "preview.png")
+    atomic_write(entry_dir / "preview.png", lambda tmp: shutil.copyfile(stage_dirs[-1] / PREVIEW, tmp))
     atomic_write_json(entry_dir / "config.json", config)
     atomic_write_json(entry_dir / "metrics.json", metrics)
     command = f"python scripts/train_{recipe.family}.py --modality {config['modality']} --preset {config['preset']}"
