@@ -14,7 +14,7 @@ from studio.onnx.runtime import slerp_noise
 from studio.registry.serving import ModelRegistry
 from studio.ui import charts
 from studio.ui.controls import (
-    CheckedSlider,
+    LooseSlider,
     chart_image,
     curves_section,
     keep_results,
@@ -137,7 +137,7 @@ def image_panel(registry: ModelRegistry, side: str, default: str | None) -> dict
         model = model_dropdown(model_choices(registry, "image", variants=True), default, f"model-{side}")
         with gr.Row(equal_height=True):
             seed = seed_box(0, "Seed", f"seed-{side}")
-            count = CheckedSlider(1, MAX_IMAGES, value=16, step=1, label="Images", elem_id=f"count-{side}", scale=3)
+            count = LooseSlider(1, MAX_IMAGES, value=16, step=1, label="Images", elem_id=f"count-{side}", scale=3)
         button = gr.Button("Generate", variant="primary", elem_id=f"generate-{side}")
         status = status_line(f"status-{side}")
         grid = gr.Image(None, label="Samples", type="filepath", interactive=False, elem_id=f"grid-{side}",
@@ -164,7 +164,7 @@ def interpolation_section(registry: ModelRegistry) -> None:
         model = model_dropdown(latent, default, "interp-model")
         seed_a = seed_box(1, "Seed A", "interp-seed-a")
         seed_b = seed_box(2, "Seed B", "interp-seed-b")
-        frames = CheckedSlider(2, MAX_FRAMES, value=8, step=1, label="Frames", elem_id="interp-frames")
+        frames = LooseSlider(2, MAX_FRAMES, value=8, step=1, label="Frames", elem_id="interp-frames")
     button = gr.Button("Interpolate", elem_id="interp-run")
     status = status_line("interp-status")
     strip = gr.Image(None, label="Interpolation", type="filepath", interactive=False, elem_id="interp-strip",
@@ -213,7 +213,7 @@ def build_compare(registry: ModelRegistry) -> None:
                 f"{RESCORE_SAMPLES:,} samples per model, so expect small differences.")
     with gr.Row(equal_height=True):
         seed = seed_box(0, "Seed", "compare-seed")
-        count = CheckedSlider(1, MAX_IMAGES, value=16, step=1, label="Images per model", elem_id="compare-count",
+        count = LooseSlider(1, MAX_IMAGES, value=16, step=1, label="Images per model", elem_id="compare-count",
                           scale=3)
         run_all = gr.Button("Generate all", variant="primary", elem_id="compare-generate-all", scale=2)
     status = status_line("compare-status")

@@ -10,6 +10,8 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from studio.onnx.contract import MAX_SEED
+
 DATA = {"ring": "Ring of 8 Gaussians", "grid": "Grid of 25 Gaussians", "moons": "Two moons",
         "images": "Tiny images (Fashion-MNIST)"}
 FAMILIES = {"gan": "GAN", "vae": "VAE", "flow": "Flow"}
@@ -18,7 +20,6 @@ MAX_SECONDS = 90.0  # a safety cap on training time; a run's budget is its steps
 DEFAULT_STEPS = 2_000
 MIN_STEPS, MAX_STEPS = 100, 20_000
 VAE_LATENT = {"points": 8, "images": 16}  # latent units of the Lab's VAEs (the active-unit readout's "of N")
-MAX_SEED = 2**31 - 1
 
 
 def fmt(value: float) -> str:

@@ -25,7 +25,7 @@ from studio.lab.spec import (
     preset_spec,
 )
 from studio.training.logs import curves_from_records
-from studio.ui.controls import CheckedDropdown, CheckedNumber, keep_results, seed_box, status_line
+from studio.ui.controls import LooseDropdown, LooseNumber, keep_results, seed_box, status_line
 from studio.ui.results import png_path
 
 POLL_S = 0.4
@@ -198,9 +198,9 @@ def knob_input(family: str, knob: Any) -> gr.components.Component:
         return gr.Checkbox(value=knob.default, label=knob.label, info=knob.why, elem_id=elem_id,
                            min_width=KNOB_WIDTH)
     if knob.kind == "choice":
-        return CheckedDropdown(list(knob.choices), value=knob.default, label=knob.label, info=knob.why,
+        return LooseDropdown(list(knob.choices), value=knob.default, label=knob.label, info=knob.why,
                                elem_id=elem_id, min_width=KNOB_WIDTH)
-    return CheckedNumber(value=knob.default, label=f"{knob.label} ({fmt(knob.low)} to {fmt(knob.high)})", info=knob.why,
+    return LooseNumber(value=knob.default, label=f"{knob.label} ({fmt(knob.low)} to {fmt(knob.high)})", info=knob.why,
                          precision=0 if knob.kind == "int" else None, elem_id=elem_id, min_width=KNOB_WIDTH)
 
 
@@ -227,14 +227,14 @@ def build_tab(runs: LabRuns | None) -> None:
                           for name in PRESETS]
     preset_note = gr.Markdown("", elem_id="lab-preset-note")
     with gr.Row(equal_height=True):
-        data = CheckedDropdown([(title, key) for key, title in DATA.items()], value="ring", label="Data",
+        data = LooseDropdown([(title, key) for key, title in DATA.items()], value="ring", label="Data",
                                elem_id="lab-data")
-        family = CheckedDropdown([(title, key) for key, title in FAMILIES.items()], value="gan", label="Family",
+        family = LooseDropdown([(title, key) for key, title in FAMILIES.items()], value="gan", label="Family",
                                  elem_id="lab-family")
         seed = seed_box(0, "Seed", "lab-seed")
-        steps = CheckedNumber(value=STEPS_KNOB.default, precision=0, elem_id="lab-steps",
+        steps = LooseNumber(value=STEPS_KNOB.default, precision=0, elem_id="lab-steps",
                               label=f"Steps ({STEPS_KNOB.low:,.0f} to {STEPS_KNOB.high:,.0f})", info=STEPS_KNOB.why)
-        seconds = CheckedNumber(value=MAX_SECONDS, label=f"Time limit (5 to {MAX_SECONDS:g} s)", precision=0,
+        seconds = LooseNumber(value=MAX_SECONDS, label=f"Time limit (5 to {MAX_SECONDS:g} s)", precision=0,
                                 info="a safety cap: a run stops here even if its steps are not done",
                                 elem_id="lab-seconds")
     knob_inputs, accordions, by_key = [], [], {}

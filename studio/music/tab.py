@@ -21,12 +21,12 @@ from studio.music.codec import to_midi_bytes
 from studio.music.data import REST, STEPS_PER_BAR
 from studio.music.render import mel_spectrogram_image, piano_roll_image, render_audio, to_wav_bytes, warm_up
 from studio.music.sampling import draw_piece, fragment_bars
-from studio.onnx.runtime import GeneratorUnavailable, latent_line, slerp_noise
+from studio.onnx.runtime import slerp_noise
 from studio.registry import manifest
 from studio.registry.serving import ModelRegistry, ServedModel
 from studio.ui.controls import (
-    CheckedDropdown,
-    CheckedSlider,
+    LooseDropdown,
+    LooseSlider,
     curves_section,
     keep_results,
     metrics_section,
@@ -36,7 +36,7 @@ from studio.ui.controls import (
 )
 from studio.ui.describe import describe, is_stepped, model_choices
 from studio.ui.first_screen import show_on_open
-from studio.ui.inputs import MAX_SEED, generator_for, parse_number, parse_whole_number
+from studio.ui.inputs import MAX_SEED, encoded_line, generator_for, parse_number, parse_whole_number
 from studio.ui.results import bytes_path, png_path, remembered, safe_name
 
 MAX_BARS = 8
@@ -225,12 +225,7 @@ def latent_path(registry: ModelRegistry, model: ServedModel, generator, mode: ob
         raise gr.Error(f"'{model.id}' has no encoder, so it cannot place held-out fragments in its latent space. "
                        f"Pick {' or '.join(vaes) or 'a music VAE'}, or interpolate between two seeds.")
     grids = np.stack([pick_opening(registry, model, p, fragment_bars(generator)) for p in pieces])  # (2, 64, 4)
-    try:
-        encoder = registry.extra_session(model.id, "encoder")
-    except GeneratorUnavailable as exc:
-        raise gr.Error(str(exc)) from None
-    z = encoder.run(["z"], {"sample": grids})[0]  # (2, latent) posterior means
-    return latent_line(z[0], z[1], steps, generator.z_dim), f"{pieces[0]} → {pieces[1]}"
+    return encoded_line(registry, model.id, grids, steps, generator.z_dim), f"{pieces[0]} → {pieces[1]}"
 
 
 def interpolate_music(registry: ModelRegistry, model_id: object, mode: object, seed_a: object, seed_b: object,
@@ -276,18 +271,18 @@ def music_panel(registry: ModelRegistry, side: str, default: str, pieces: list[s
         model = model_dropdown(model_choices(registry, "music", variants=True), default, f"music-model-{side}")
         with gr.Row(equal_height=True):
             seed = seed_box(0, "Seed", f"music-seed-{side}")
-            temperature = CheckedSlider(0.0, MAX_TEMPERATURE, value=1.0, step=0.05, label="Temperature",
+            temperature = LooseSlider(0.0, MAX_TEMPERATURE, value=1.0, step=0.05, label="Temperature",
                                     elem_id=f"music-temperature-{side}", scale=3)
         with gr.Row():
-            bars = CheckedSlider(1, MAX_BARS, value=4, step=1, label="Bars to write", elem_id=f"music-bars-{side}")
-            tempo = CheckedSlider(MIN_TEMPO, MAX_TEMPO, value=100, step=1, label="Tempo, beats per minute",
+            bars = LooseSlider(1, MAX_BARS, value=4, step=1, label="Bars to write", elem_id=f"music-bars-{side}")
+            tempo = LooseSlider(MIN_TEMPO, MAX_TEMPO, value=100, step=1, label="Tempo, beats per minute",
                               elem_id=f"music-tempo-{side}")
         with gr.Row():
-            opening = CheckedDropdown([("none: start from scratch", NO_OPENING)] + [(p, p) for p in pieces],
+            opening = LooseDropdown([("none: start from scratch", NO_OPENING)] + [(p, p) for p in pieces],
                                   value=pieces[0] if stepped else NO_OPENING, allow_custom_value=False,
                                   visible=stepped, label="Continue a held-out chorale",
                                   elem_id=f"music-opening-{side}")
-            opening_bars = CheckedSlider(1, MAX_OPENING_BARS, value=2, step=1, label="Bars of Bach given",
+            opening_bars = LooseSlider(1, MAX_OPENING_BARS, value=2, step=1, label="Bars of Bach given",
                                      visible=stepped, elem_id=f"music-opening-bars-{side}")
         button = gr.Button("Generate", variant="primary", elem_id=f"music-generate-{side}")
         status = status_line(f"music-status-{side}")
@@ -337,14 +332,14 @@ def interpolation_section(registry: ModelRegistry, pieces: list[str]) -> None:
         model = model_dropdown(latent, default, "music-interp-model")
         mode = gr.Radio([SEEDS, FRAGMENTS], value=FRAGMENTS if with_encoder and pieces else SEEDS, label="Between",
                         elem_id="music-interp-mode")
-        steps = CheckedSlider(2, MAX_STEPS, value=4, step=1, label="Steps", elem_id="music-interp-steps")
-        tempo = CheckedSlider(MIN_TEMPO, MAX_TEMPO, value=100, step=1, label="Tempo, bpm", elem_id="music-interp-tempo")
+        steps = LooseSlider(2, MAX_STEPS, value=4, step=1, label="Steps", elem_id="music-interp-steps")
+        tempo = LooseSlider(MIN_TEMPO, MAX_TEMPO, value=100, step=1, label="Tempo, bpm", elem_id="music-interp-tempo")
     with gr.Row(equal_height=True):
         seed_a = seed_box(1, "Seed A", "music-interp-seed-a")
         seed_b = seed_box(2, "Seed B", "music-interp-seed-b")
-        piece_a = CheckedDropdown(pieces, value=pieces[0] if pieces else None, label="Fragment A (held out)",
+        piece_a = LooseDropdown(pieces, value=pieces[0] if pieces else None, label="Fragment A (held out)",
                               allow_custom_value=False, elem_id="music-interp-piece-a")
-        piece_b = CheckedDropdown(pieces, value=pieces[-1] if pieces else None, label="Fragment B (held out)",
+        piece_b = LooseDropdown(pieces, value=pieces[-1] if pieces else None, label="Fragment B (held out)",
                               allow_custom_value=False, elem_id="music-interp-piece-b")
     button = gr.Button("Interpolate", elem_id="music-interp-run")
     status = status_line("music-interp-status")
@@ -397,8 +392,8 @@ def build_compare(registry: ModelRegistry) -> None:
                 "(2,000 fragments each against the held-out chorales), with what the chorales themselves score.")
     with gr.Row(equal_height=True):
         seed = seed_box(0, "Seed", "compare-music-seed")
-        bars = CheckedSlider(1, MAX_BARS, value=4, step=1, label="Bars", elem_id="compare-music-bars")
-        tempo = CheckedSlider(MIN_TEMPO, MAX_TEMPO, value=100, step=1, label="Tempo, bpm",
+        bars = LooseSlider(1, MAX_BARS, value=4, step=1, label="Bars", elem_id="compare-music-bars")
+        tempo = LooseSlider(MIN_TEMPO, MAX_TEMPO, value=100, step=1, label="Tempo, bpm",
                               elem_id="compare-music-tempo")
         run_all = gr.Button("Generate all music", variant="primary", elem_id="compare-music-generate-all")
     status = status_line("compare-music-status")

@@ -34,6 +34,10 @@ PRESENT_OUTPUT = "present"  # float32 [layers, 2, batch, heads, past_len + seq, 
 #: Its token decoder (a separate file named in the metadata): codes int64 [batch, seq_len] -> sample.
 CODES_INPUT = "codes"
 
+#: The largest noise seed anywhere in the studio (a one-shot file takes noise, never a seed; the runtime draws
+#: the noise from the seed; 2**31 - 1 fits every widget and API).
+MAX_SEED = 2**31 - 1
+
 # metadata_props keys written into every generator file.
 META_VERSION = "studio.contract_version"
 META_FAMILY = "studio.family"

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import gradio as gr
 import numpy as np
 
-from studio.onnx.runtime import GeneratorUnavailable, latent_line
 from studio.registry import manifest
 from studio.registry.serving import ModelRegistry
 from studio.text import MODALITY
@@ -16,7 +15,7 @@ from studio.text.codec import decode, decode_lines, encode_lines, map_prompt
 from studio.text.temperature import read_curve
 from studio.ui import charts
 from studio.ui.controls import (
-    CheckedSlider,
+    LooseSlider,
     chart_image,
     curves_section,
     keep_results,
@@ -27,7 +26,7 @@ from studio.ui.controls import (
 )
 from studio.ui.describe import describe, is_stepped, model_choices
 from studio.ui.first_screen import show_on_open
-from studio.ui.inputs import MAX_SEED, generator_for, parse_number, parse_whole_number
+from studio.ui.inputs import MAX_SEED, encoded_line, generator_for, parse_number, parse_whole_number
 from studio.ui.results import figure_path
 
 MAX_PROMPT_CHARS = 2000
@@ -141,12 +140,8 @@ def interpolate_lines(registry: ModelRegistry, model_id: object, line_a: object,
     if not all(texts):
         raise gr.Error("Type a line in both boxes (up to 48 characters each).")
     charset, length = generator.info.charset, generator.info.sample_shape[0]
-    try:
-        encoder = registry.extra_session(model.id, "encoder")
-    except GeneratorUnavailable as exc:
-        raise gr.Error(str(exc)) from None
-    z = encoder.run(["z"], {"sample": encode_lines(texts, charset, length)})[0]  # (2, latent) posterior means
-    return "\n".join(decode_lines(generator.run(latent_line(z[0], z[1], n, generator.z_dim)), charset))
+    path = encoded_line(registry, model.id, encode_lines(texts, charset, length), n, generator.z_dim)
+    return "\n".join(decode_lines(generator.run(path), charset))
 
 
 # -- compare -----------------------------------------------------------------------------
@@ -201,19 +196,19 @@ def text_panel(registry: ModelRegistry, side: str, default: str) -> dict[str, gr
                             label="Prompt (the Transformer continues it)", elem_id=f"text-prompt-{side}")
         with gr.Row(equal_height=True):
             seed = seed_box(0, "Seed", f"text-seed-{side}")
-            temperature = CheckedSlider(0.0, MAX_TEMPERATURE, value=DEFAULT_TEMPERATURE, step=0.05,
+            temperature = LooseSlider(0.0, MAX_TEMPERATURE, value=DEFAULT_TEMPERATURE, step=0.05,
                                         label="Temperature (0 = most likely)", elem_id=f"text-temperature-{side}",
                                         scale=3)
         with gr.Row():
-            length = CheckedSlider(1, MAX_NEW_CHARS, value=300, step=1, label="Characters to write", visible=stepped,
+            length = LooseSlider(1, MAX_NEW_CHARS, value=300, step=1, label="Characters to write", visible=stepped,
                                elem_id=f"text-length-{side}")
-            lines = CheckedSlider(1, MAX_LINES, value=8, step=1, label="Lines to write", visible=not stepped,
+            lines = LooseSlider(1, MAX_LINES, value=8, step=1, label="Lines to write", visible=not stepped,
                               elem_id=f"text-lines-{side}")
         with gr.Row():
-            top_k = CheckedSlider(0, charset_size(registry, default), value=0, step=1,
+            top_k = LooseSlider(0, charset_size(registry, default), value=0, step=1,
                                   label="Top-k (0 = all characters)", visible=stepped,
                                   elem_id=f"text-topk-{side}")
-            top_p = CheckedSlider(0.05, 1.0, value=DEFAULT_TOP_P, step=0.05, label="Top-p (nucleus)", visible=stepped,
+            top_p = LooseSlider(0.05, 1.0, value=DEFAULT_TOP_P, step=0.05, label="Top-p (nucleus)", visible=stepped,
                               elem_id=f"text-topp-{side}")
         button = gr.Button("Generate", variant="primary", elem_id=f"text-generate-{side}")
         status = status_line(f"text-status-{side}")
@@ -247,7 +242,7 @@ def interpolation_section(registry: ModelRegistry) -> None:
                 "them in its latent space and writes a line at each step: smooth steps mean a meaningful space.")
     with gr.Row(equal_height=True):
         model = model_dropdown(vaes, vaes[0][1], "text-interp-model")
-        steps = CheckedSlider(2, MAX_STEPS, value=6, step=1, label="Steps", elem_id="text-interp-steps")
+        steps = LooseSlider(2, MAX_STEPS, value=6, step=1, label="Steps", elem_id="text-interp-steps")
     with gr.Row():
         line_a = gr.Textbox(value="To be, or not to be, that is the question", label="Line A", max_length=200,
                             elem_id="text-interp-a")
@@ -317,7 +312,7 @@ def build_compare(registry: ModelRegistry) -> None:
                 "(5,000 lines each against the held-out plays).")
     with gr.Row(equal_height=True):
         seed = seed_box(0, "Seed", "compare-text-seed")
-        lines = CheckedSlider(1, MAX_LINES, value=6, step=1, label="Lines per model", elem_id="compare-text-lines",
+        lines = LooseSlider(1, MAX_LINES, value=6, step=1, label="Lines per model", elem_id="compare-text-lines",
                           scale=3)
         run_all = gr.Button("Generate all text", variant="primary", elem_id="compare-text-generate-all", scale=2)
     status = status_line("compare-text-status")

@@ -27,11 +27,11 @@ from studio.families.base import GenerativeProcess, Phase
 from studio.training import distributed
 from studio.training.distributed import SINGLE, World
 from studio.training.logs import LOG, curves_from_log, read_log  # noqa: F401 - re-exported
+from studio.training.recipe import BatchFn
 
 CHECKPOINT = "checkpoint.pt"
 PREVIEW = "preview.png"
 
-BatchFn = Callable[[int], Any]  # step -> batch (deterministic in the step, so resume replays it)
 
 
 @dataclass

@@ -23,7 +23,7 @@ PRESET_NAMES = ("tiny", "cpu", "gpu")
 #: The loop settings of every tiny preset: a few seconds, every code path (checkpoint, preview, eval) once.
 LOOP_TINY = {"steps": 30, "ckpt_every": 10, "log_every": 1, "preview_every": 10, "warmup_steps": 5}
 
-BatchFn = Callable[[int], Any]  # step -> batch
+BatchFn = Callable[[int], Any]  # step -> batch (deterministic in the step, so a resumed run replays it)
 #: (name, process, batches, loop config) of one training stage
 Stage = tuple[str, "GenerativeProcess", BatchFn, dict[str, Any]]
 

@@ -17,10 +17,11 @@ from studio.ui.inputs import MAX_SEED, parse_whole_number
 from studio.ui.results import figure_path, remembered
 
 
-class CheckedSlider(gr.Slider):
-    """A slider whose value reaches the handler as sent. Gradio's own range check answers "Value 0 is less
-    than minimum value 1." (no field name) and fails with a hidden exception on text; the handlers' checks
-    (studio.ui.inputs) name the field and the range instead. ``is_template`` keeps the browser's slider."""
+class LooseSlider(gr.Slider):
+    """A slider whose value reaches the handler as sent, unchecked: the handler checks it. Gradio's own range
+    check answers "Value 0 is less than minimum value 1." (no field name) and fails with a hidden exception on
+    text; the handlers' checks (studio.ui.inputs) name the field and the range instead. ``is_template`` keeps
+    the browser's slider."""
 
     is_template = True
 
@@ -28,8 +29,8 @@ class CheckedSlider(gr.Slider):
         return payload
 
 
-class CheckedNumber(gr.Number):
-    """A number box whose value reaches the handler as sent (see CheckedSlider)."""
+class LooseNumber(gr.Number):
+    """A number box whose value reaches the handler as sent (see LooseSlider)."""
 
     is_template = True
 
@@ -37,7 +38,7 @@ class CheckedNumber(gr.Number):
         return payload
 
 
-class CheckedDropdown(gr.Dropdown):
+class LooseDropdown(gr.Dropdown):
     """A strict dropdown in the browser (no typed values) whose value reaches the handler as sent, so an API
     call with an unknown model gets the handler's message ("Unknown model 'x'. Pick one of ...")."""
 
@@ -53,7 +54,7 @@ RANDOM_SEED_JS = f"() => Math.floor(Math.random() * {MAX_SEED})"
 
 def seed_box(value: int, label: str, elem_id: str, scale: int = 2) -> gr.Number:
     """A seed number and, beside it, a 🎲 button that puts a random seed in it."""
-    seed = CheckedNumber(value=value, label=label, precision=0, minimum=0, maximum=MAX_SEED, elem_id=elem_id,
+    seed = LooseNumber(value=value, label=label, precision=0, minimum=0, maximum=MAX_SEED, elem_id=elem_id,
                          scale=scale, elem_classes=["seed"])
     dice = gr.Button("🎲", elem_id=f"{elem_id}-dice", scale=0, min_width=48, elem_classes=["dice"])
     dice.click(None, None, seed, js=RANDOM_SEED_JS, api_visibility="private")
@@ -69,7 +70,7 @@ def status_line(elem_id: str) -> gr.Markdown:
 def model_dropdown(choices: list[tuple[str, str]], value: str | None, elem_id: str,
                    label: str = "Model") -> gr.Dropdown:
     """Only the listed models can be picked: typing filters the list, it never submits free text."""
-    return CheckedDropdown(choices, value=value, label=label, allow_custom_value=False, filterable=True,
+    return LooseDropdown(choices, value=value, label=label, allow_custom_value=False, filterable=True,
                            elem_id=elem_id)
 
 

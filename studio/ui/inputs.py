@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 
 import gradio as gr
+import numpy as np
 
-from studio.onnx.runtime import GeneratorUnavailable
+from studio.onnx.contract import MAX_SEED  # noqa: F401 - the tabs read the limit from here
+from studio.onnx.runtime import GeneratorUnavailable, latent_line
 from studio.registry.serving import ModelRegistry, UnknownModel
-
-MAX_SEED = 2**31 - 1
 
 
 def parse_whole_number(value: object, name: str, low: int, high: int) -> int:
@@ -48,3 +48,15 @@ def generator_for(registry: ModelRegistry, model_id: object):  # noqa: ANN201 - 
         raise gr.Error(exc.args[0]) from None
     except GeneratorUnavailable as exc:
         raise gr.Error(str(exc)) from None
+
+
+def encoded_line(registry: ModelRegistry, model_id: str, samples: np.ndarray, steps: int, z_dim: int) -> np.ndarray:
+    """The generator noise along the straight path between the model encoder's posterior means of two samples
+    ([2, ...] in the modality's sample layout): float32 [steps, z_dim]. A missing or broken encoder is a gr.Error
+    with the command that rebuilds it."""
+    try:
+        encoder = registry.extra_session(model_id, "encoder")
+    except GeneratorUnavailable as exc:
+        raise gr.Error(str(exc)) from None
+    z = encoder.run(["z"], {"sample": samples})[0]  # (2, latent) posterior means
+    return latent_line(z[0], z[1], steps, z_dim)
