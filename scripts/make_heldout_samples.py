@@ -18,7 +18,7 @@ import numpy as np
 from studio.atomic import atomic_write_bytes, atomic_write_text
 from studio.registry.manifest import HELDOUT_DIR
 
-# The file names, as the modalities' judge.py read them (those modules import the app's stack, so not here).
+# The file names, as the modalities' human_eval.py read them (those modules import the app's stack, so not here).
 IMAGES_FILE, LINES_FILE, CHORALES_FILE = (HELDOUT_DIR / name for name in ("images.npz", "lines.txt", "chorales.npz"))
 PASSAGE_LINES = 3
 
@@ -73,13 +73,13 @@ def main() -> None:
     import argparse
 
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
-    from studio.image.judge import REAL_FILE as image_file
-    from studio.music.judge import REAL_FILE as music_file
-    from studio.text.judge import PASSAGE_LINES as passage_lines
-    from studio.text.judge import REAL_FILE as text_file
+    from studio.image.human_eval import REAL_FILE as image_file
+    from studio.music.human_eval import REAL_FILE as music_file
+    from studio.text.human_eval import PASSAGE_LINES as passage_lines
+    from studio.text.human_eval import REAL_FILE as text_file
 
     if (image_file, text_file, music_file, passage_lines) != (IMAGES_FILE, LINES_FILE, CHORALES_FILE, PASSAGE_LINES):
-        raise SystemExit("the file names here and in the modalities' judge.py differ; make them agree")
+        raise SystemExit("the file names here and in the modalities' human_eval.py differ; make them agree")
     HELDOUT_DIR.mkdir(parents=True, exist_ok=True)
     parts = [f(np.random.default_rng(SEED)) for f in (images, lines, chorales)]
     atomic_write_text(HELDOUT_DIR / "card.md", (

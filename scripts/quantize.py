@@ -42,7 +42,7 @@ CALIBRATION_BATCHES, CALIBRATION_BATCH = 8, 64
 
 
 def main_metric(modality) -> tuple[str, str]:  # noqa: ANN001 - a studio.registry.record.Modality
-    key = modality.judge().MAIN_METRICS[0]
+    key = modality.human_eval().MAIN_METRICS[0]
     return key, modality.schema.metric(key).better
 
 

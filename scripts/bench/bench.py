@@ -237,7 +237,7 @@ def main(args: argparse.Namespace) -> None:
     root = Path(args.trained_dir)
     all_entries = [e for e in manifest.entries(root) if not args.ids or e["id"] in args.ids]
     entries = [e for e in all_entries if e.get("kind", "one-shot") == "one-shot"]
-    stepped = [e for e in all_entries if e.get("kind") == "autoregressive" and e["modality"] in ("image", "music")]
+    autoregressive = [e for e in all_entries if e.get("kind") == "autoregressive" and e["modality"] in ("image", "music")]
     characters = [e for e in all_entries if e.get("kind") == "autoregressive" and e["modality"] == "text"]
     music = [e for e in all_entries if e["modality"] == "music"]
     if not all_entries:
@@ -318,8 +318,8 @@ def main(args: argparse.Namespace) -> None:
         "|" + "---|" * (5 + 3 * len(batches)),
         *rows,
     ])
-    if stepped:
-        table += "\n\n" + bench_autoregressive(stepped, root, args, sync, raw)
+    if autoregressive:
+        table += "\n\n" + bench_autoregressive(autoregressive, root, args, sync, raw)
     if characters:
         table += "\n\n" + bench_text_continuation(characters, root, args, sync, raw)
     if music:

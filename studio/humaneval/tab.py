@@ -78,13 +78,13 @@ class Judging:
         return self.modalities[str(modality)]
 
     def _sample(self, modality: Modality, model_id: str) -> Any:
-        return modality.judge().model_item(self.registry, model_id, secrets.randbelow(MAX_SEED + 1))
+        return modality.human_eval().model_item(self.registry, model_id, secrets.randbelow(MAX_SEED + 1))
 
     @_db_errors
     def next_item(self, modality: str, session: str) -> tuple[Any, str]:
         """(item, ticket): real or generated, even odds; a generated one from a model drawn uniformly."""
         record = self._modality(modality)
-        judge, models = record.judge(), self.models(modality)
+        judge, models = record.human_eval(), self.models(modality)
         if not models or secrets.randbelow(2) == 0:
             index = secrets.randbelow(judge.real_count())
             source, item = "real", judge.real_item(index)
@@ -109,7 +109,7 @@ class Judging:
         if answer not in ("real", "generated"):
             raise VoteRefused(f"An answer is 'real' or 'generated'; got {str(answer)[:20]!r}.")
         item = self.store.judge(ticket, session, answer == "real")
-        kind = self._modality(item["modality"]).judge().KIND
+        kind = self._modality(item["modality"]).human_eval().KIND
         if item["source"] == "real":
             truth = f"It was **real**: {REAL_WHAT[kind]}."
             verdict = "Right." if answer == "real" else "It looked generated to you."
@@ -133,13 +133,13 @@ class Judging:
         ids = self.models(modality)
         metrics = {m: self.registry.get(m).metrics for m in ids}
         judged, compared = self.store.judgement_rows(modality), self.store.comparison_rows(modality)
-        board = build_board(ids, metrics, record.judge().MAIN_METRICS, judged, compared)
+        board = build_board(ids, metrics, record.human_eval().MAIN_METRICS, judged, compared)
         return board, bytes_path(votes_csv(judged, compared).encode(), f"votes-{modality}.csv")
 
 
 # -- reading the board -----------------------------------------------------------------------------------
 def board_table(board: Board, record: Modality) -> pd.DataFrame:
-    keys = record.judge().MAIN_METRICS
+    keys = record.human_eval().MAIN_METRICS
     ranked = sorted(board.rows, key=lambda r: -(r.rating if r.rating is not None else float("-inf")))
     rows = []
     for r in ranked:
@@ -200,7 +200,7 @@ def item_component(kind: str, label: str, elem_id: str) -> gr.components.Compone
 def modality_section(judging: Judging, record: Modality, opened: Sequence[Any] = ()) -> None:
     """One modality's questions and leaderboard; ``opened`` (events such as a tab's select) show its first item
     and pair, for this visitor, where none is on screen yet."""
-    name, kind = record.name, record.judge().KIND
+    name, kind = record.name, record.human_eval().KIND
 
     def item(request: gr.Request) -> tuple[Any, str, str]:
         shown, ticket = judging.next_item(name, session_of(request))
@@ -267,7 +267,7 @@ def modality_section(judging: Judging, record: Modality, opened: Sequence[Any] =
         refresh = gr.Button("Refresh the leaderboard", elem_id=f"eval-{name}-refresh", size="sm")
         # Until the first refresh: the models and their metrics, no votes (no database read at start-up).
         ids = judging.models(name)
-        empty = build_board(ids, {m: judging.registry.get(m).metrics for m in ids}, record.judge().MAIN_METRICS,
+        empty = build_board(ids, {m: judging.registry.get(m).metrics for m in ids}, record.human_eval().MAIN_METRICS,
                             [], [], rounds=0)
         table = gr.Dataframe(board_table(empty, record), interactive=False, wrap=False,
                              elem_id=f"eval-{name}-board", elem_classes=["table-wrap"])

@@ -102,7 +102,7 @@ def generate_both(registry: ModelRegistry, left_model: str, right_model: str, se
 @remembered
 def strip_file(registry: ModelRegistry, model_id: str, a: int, b: int, n: int) -> str:
     generator = generator_for(registry, model_id)
-    if not generator.z_dim:
+    if generator.autoregressive:
         raise gr.Error(f"'{model_id}' draws its samples token by token and has no latent noise to walk through. "
                        "Pick a latent model (GAN, VAE or flow).")
     temperature = registry.get(model_id).sampling.get("temperature", 1.0)  # the noise scale its grids use

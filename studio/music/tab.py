@@ -34,7 +34,7 @@ from studio.ui.controls import (
     seed_box,
     status_line,
 )
-from studio.ui.describe import describe, is_stepped, model_choices
+from studio.ui.describe import describe, is_autoregressive, model_choices
 from studio.ui.first_screen import show_on_open
 from studio.ui.inputs import MAX_SEED, encoded_line, generator_for, parse_number, parse_whole_number
 from studio.ui.results import bytes_path, png_path, remembered, safe_name
@@ -79,7 +79,7 @@ def music_ids(registry: ModelRegistry) -> list[str]:
 
 def describe_music(registry: ModelRegistry, model_id: object) -> str:
     """A music model's recorded metrics beside the held-out chorales', as markdown, with its collapse verdict."""
-    how = "bar by bar (can continue an opening)" if is_stepped(registry, model_id) else \
+    how = "bar by bar (can continue an opening)" if is_autoregressive(registry, model_id) else \
         "whole 4-bar fragments"
     return describe(registry, SCHEMA, model_id, how)
 
@@ -175,7 +175,7 @@ def music_result(registry: ModelRegistry, model_id: str, seed: int, temp: float,
     generator = music_generator(registry, model_id)
     model = registry.get(model_id)
     notes, start, given = [], None, 0
-    if opening != NO_OPENING and generator.z_dim is None:  # a token-by-token model continues what it is given
+    if opening != NO_OPENING and generator.autoregressive:  # a token-by-token model continues what it is given
         k = parse_whole_number(opening_bars, "Opening bars", 1, min(MAX_OPENING_BARS, fragment_bars(generator) - 1))
         start = pick_opening(registry, model, opening, k)
         given = k * STEPS_PER_BAR
@@ -235,7 +235,7 @@ def interpolate_music(registry: ModelRegistry, model_id: object, mode: object, s
     tempo_v = parse_number(tempo, "Tempo (bpm)", MIN_TEMPO, MAX_TEMPO)
     seeds = (parse_whole_number(seed_a, "Seed A", 0, MAX_SEED), parse_whole_number(seed_b, "Seed B", 0, MAX_SEED))
     generator = music_generator(registry, model_id)
-    if generator.z_dim is None:
+    if generator.autoregressive:
         raise gr.Error(f"'{model_id}' writes token by token and has no latent space to walk through. Pick a latent "
                        "model (GAN, VAE or flow).")
     z, ends = latent_path(registry, registry.get(str(model_id)), generator, mode, seeds, (piece_a, piece_b), n)
@@ -266,7 +266,7 @@ def generate_all_music(registry: ModelRegistry, seed: object, bars: object, temp
 # -- layout ---------------------------------------------------------------------------------------------
 
 def music_panel(registry: ModelRegistry, side: str, default: str, pieces: list[str]) -> dict:
-    stepped = is_stepped(registry, default) and bool(pieces)
+    autoregressive = is_autoregressive(registry, default) and bool(pieces)
     with gr.Column(elem_id=f"music-panel-{side}", min_width=300):
         model = model_dropdown(model_choices(registry, "music", variants=True), default, f"music-model-{side}")
         with gr.Row(equal_height=True):
@@ -279,11 +279,11 @@ def music_panel(registry: ModelRegistry, side: str, default: str, pieces: list[s
                               elem_id=f"music-tempo-{side}")
         with gr.Row():
             opening = LooseDropdown([("none: start from scratch", NO_OPENING)] + [(p, p) for p in pieces],
-                                  value=pieces[0] if stepped else NO_OPENING, allow_custom_value=False,
-                                  visible=stepped, label="Continue a held-out chorale",
+                                  value=pieces[0] if autoregressive else NO_OPENING, allow_custom_value=False,
+                                  visible=autoregressive, label="Continue a held-out chorale",
                                   elem_id=f"music-opening-{side}")
             opening_bars = LooseSlider(1, MAX_OPENING_BARS, value=2, step=1, label="Bars of Bach given",
-                                     visible=stepped, elem_id=f"music-opening-bars-{side}")
+                                     visible=autoregressive, elem_id=f"music-opening-bars-{side}")
         button = gr.Button("Generate", variant="primary", elem_id=f"music-generate-{side}")
         status = status_line(f"music-status-{side}")
         audio = gr.Audio(None, label="Listen", type="filepath", interactive=False,
@@ -302,7 +302,7 @@ def music_panel(registry: ModelRegistry, side: str, default: str, pieces: list[s
     def first() -> tuple:
         if not registry.get(default).available:
             return (None,) * 5 + ("", describe_music(registry, default))
-        return generate_music(registry, default, 0, 1.0, 4, 100, pieces[0] if stepped else NO_OPENING, 2)
+        return generate_music(registry, default, 0, 1.0, 4, 100, pieces[0] if autoregressive else NO_OPENING, 2)
 
     show_on_open([audio, roll, mel, midi, wav, note, info], first, f"music {side}")
     button.click(functools.partial(generate_music, registry),
@@ -314,7 +314,7 @@ def music_panel(registry: ModelRegistry, side: str, default: str, pieces: list[s
         [model, seed, bars], [roll, mel], api_visibility="private", show_progress="hidden")
     model.change(functools.partial(describe_music, registry), [model], [info], api_name=f"describe_music_{side}",
                  concurrency_limit=4, **keep_results(status))
-    model.change(lambda m: (gr.update(visible=is_stepped(registry, m) and bool(pieces)),) * 2, [model],
+    model.change(lambda m: (gr.update(visible=is_autoregressive(registry, m) and bool(pieces)),) * 2, [model],
                  [opening, opening_bars], api_visibility="private", show_progress="hidden")
     return {"model": model, "opening": opening}
 
@@ -369,13 +369,13 @@ def build_tab(registry: ModelRegistry) -> None:
         return
     gr.Markdown(INTRO, elem_classes=["tab-intro"])
     pieces = all_openings(registry)
-    stepped = [m for m in ids if is_stepped(registry, m)]
-    left = (stepped or ids)[0]
+    autoregressive = [m for m in ids if is_autoregressive(registry, m)]
+    left = (autoregressive or ids)[0]
     right = next((m for m in ids if m != left), left)
     with gr.Row():
         left_panel = music_panel(registry, "left", left, pieces)
         music_panel(registry, "right", right, pieces)
-    if stepped and pieces:
+    if autoregressive and pieces:
         gr.Examples([[left, p] for p in pieces[:4]], [left_panel["model"], left_panel["opening"]],
                     label="Held-out chorales for the Transformer to continue (click one, then Generate)",
                     example_labels=[f"continue {p}" for p in pieces[:4]], elem_id="examples-music")

@@ -154,6 +154,8 @@ class _ServedGenerator:
 class OnnxGenerator(_ServedGenerator):
     """A one-shot generator served from its ONNX file."""
 
+    autoregressive = False  # z -> sample in one run
+
     info: GeneratorInfo
 
     @property
@@ -175,6 +177,8 @@ class OnnxGenerator(_ServedGenerator):
 class AutoregressiveGenerator(_ServedGenerator):
     """A step graph with a KV cache, plus its token decoder when the tokens are not the sample themselves
     (a Transformer prior over VQ codes has one; a character model's tokens are its text)."""
+
+    autoregressive = True  # token by token through a KV-cache step graph; it has no z
 
     validate = staticmethod(validate_step_session)
     info: StepInfo

@@ -24,7 +24,7 @@ class DataMissing(FileNotFoundError):
 @dataclass(frozen=True)
 class Modality:
     """One registered modality. ``package`` holds ``recipes.py`` (RECIPES, load_data), ``protocol.py``
-    (PROTOCOL), ``tab.py`` (build_tab, build_compare) and ``judge.py`` (items for human evaluation)."""
+    (PROTOCOL), ``tab.py`` (build_tab, build_compare) and ``human_eval.py`` (items for human evaluation)."""
 
     name: str  # "image": the manifest's modality and the scripts' --modality
     title: str  # the app's tab title
@@ -43,9 +43,9 @@ class Modality:
         """The evaluation protocol: sample count, seed, reference, how to draw and score."""
         return self._part("protocol").PROTOCOL
 
-    def judge(self) -> ModuleType:
+    def human_eval(self) -> ModuleType:
         """Items for human evaluation: KIND, MAIN_METRICS, real_count, real_item, model_item (imports gradio)."""
-        return self._part("judge")
+        return self._part("human_eval")
 
     def tab(self) -> ModuleType:
         """The app's tab and compare section (imports gradio)."""

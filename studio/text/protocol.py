@@ -31,7 +31,7 @@ def sample_lines(generator: Generator, n: int, seed: int = SEED, temperature: fl
     charset = generator.info.charset
     if charset is None:
         raise ValueError(f"{generator.path} is not a text generator (it has no charset)")
-    if generator.z_dim is not None:
+    if not generator.autoregressive:
         return decode_lines(generator.sample(n, seed=seed, temperature=temperature), charset)
     lines: list[str] = []
     newline = np.array([[charset.index("\n")]], dtype=np.int64)

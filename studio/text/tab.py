@@ -24,7 +24,7 @@ from studio.ui.controls import (
     seed_box,
     status_line,
 )
-from studio.ui.describe import describe, is_stepped, model_choices
+from studio.ui.describe import describe, is_autoregressive, model_choices
 from studio.ui.first_screen import show_on_open
 from studio.ui.inputs import MAX_SEED, encoded_line, generator_for, parse_number, parse_whole_number
 from studio.ui.results import figure_path
@@ -72,7 +72,7 @@ Night, Richard II, The Winter's Tale), which no model saw in training.
 
 def describe_text(registry: ModelRegistry, model_id: object) -> str:
     """A text model's recorded metrics as markdown, with its collapse verdict."""
-    how = "prompt continuation, token by token" if is_stepped(registry, model_id) else \
+    how = "prompt continuation, token by token" if is_autoregressive(registry, model_id) else \
         "whole lines"
     return describe(registry, SCHEMA, model_id, how)
 
@@ -102,7 +102,7 @@ def generate_text(registry: ModelRegistry, model_id: object, prompt: object, see
     charset = generator.info.charset
     if charset is None:
         raise gr.Error(f"'{model_id}' is not a text model. Pick one of: {', '.join(registry.ids('text'))}.")
-    if generator.z_dim is not None:  # a line model: z -> lines
+    if not generator.autoregressive:  # a line model: z -> lines
         n = parse_whole_number(lines, "Lines", 1, MAX_LINES)
         note = "" if not str(prompt or "").strip() else "the prompt applies to the Transformer only; line models " \
                                                         "write whole lines from their noise"
@@ -157,7 +157,7 @@ def generate_all_text(registry: ModelRegistry, seed: object, lines: object) -> l
             continue
         generator = model.generator
         charset = generator.info.charset
-        if generator.z_dim is not None:
+        if not generator.autoregressive:
             out.append("\n".join(decode_lines(generator.sample(n, seed=seed_n), charset)))
         else:
             start = np.array([[charset.index("\n")]], dtype=np.int64)
@@ -170,8 +170,8 @@ def generate_all_text(registry: ModelRegistry, seed: object, lines: object) -> l
 
 def controls_for(registry: ModelRegistry, model_id: object) -> tuple[dict, ...]:
     """Show only what applies: prompt, characters, top-k and top-p for the Transformer; lines for line models."""
-    stepped = is_stepped(registry, model_id)
-    return (*(gr.update(visible=stepped) for _ in range(4)), gr.update(visible=not stepped))
+    autoregressive = is_autoregressive(registry, model_id)
+    return (*(gr.update(visible=autoregressive) for _ in range(4)), gr.update(visible=not autoregressive))
 
 
 def charset_size(registry: ModelRegistry, model_id: str) -> int:
@@ -189,10 +189,10 @@ def first_text(registry: ModelRegistry, model_id: str, prompt: str) -> str:
 
 
 def text_panel(registry: ModelRegistry, side: str, default: str) -> dict[str, gr.components.Component]:
-    stepped = is_stepped(registry, default)
+    autoregressive = is_autoregressive(registry, default)
     with gr.Column(elem_id=f"text-panel-{side}", min_width=300):
         model = model_dropdown(model_choices(registry, "text", variants=True), default, f"text-model-{side}")
-        prompt = gr.Textbox(value="ROMEO.\n", lines=3, max_length=MAX_PROMPT_CHARS, visible=stepped,
+        prompt = gr.Textbox(value="ROMEO.\n", lines=3, max_length=MAX_PROMPT_CHARS, visible=autoregressive,
                             label="Prompt (the Transformer continues it)", elem_id=f"text-prompt-{side}")
         with gr.Row(equal_height=True):
             seed = seed_box(0, "Seed", f"text-seed-{side}")
@@ -200,16 +200,16 @@ def text_panel(registry: ModelRegistry, side: str, default: str) -> dict[str, gr
                                         label="Temperature (0 = most likely)", elem_id=f"text-temperature-{side}",
                                         scale=3)
         with gr.Row():
-            length = LooseSlider(1, MAX_NEW_CHARS, value=300, step=1, label="Characters to write", visible=stepped,
-                               elem_id=f"text-length-{side}")
-            lines = LooseSlider(1, MAX_LINES, value=8, step=1, label="Lines to write", visible=not stepped,
+            length = LooseSlider(1, MAX_NEW_CHARS, value=300, step=1, label="Characters to write",
+                                 visible=autoregressive, elem_id=f"text-length-{side}")
+            lines = LooseSlider(1, MAX_LINES, value=8, step=1, label="Lines to write", visible=not autoregressive,
                               elem_id=f"text-lines-{side}")
         with gr.Row():
             top_k = LooseSlider(0, charset_size(registry, default), value=0, step=1,
-                                  label="Top-k (0 = all characters)", visible=stepped,
+                                  label="Top-k (0 = all characters)", visible=autoregressive,
                                   elem_id=f"text-topk-{side}")
-            top_p = LooseSlider(0.05, 1.0, value=DEFAULT_TOP_P, step=0.05, label="Top-p (nucleus)", visible=stepped,
-                              elem_id=f"text-topp-{side}")
+            top_p = LooseSlider(0.05, 1.0, value=DEFAULT_TOP_P, step=0.05, label="Top-p (nucleus)",
+                                visible=autoregressive, elem_id=f"text-topp-{side}")
         button = gr.Button("Generate", variant="primary", elem_id=f"text-generate-{side}")
         status = status_line(f"text-status-{side}")
         output = gr.Textbox("", label="Generated text", lines=12, interactive=False, elem_id=f"text-output-{side}")
@@ -266,15 +266,15 @@ def build_tab(registry: ModelRegistry) -> None:
                     "`python scripts/train_transformer.py --modality text`.")
         return
     gr.Markdown(INTRO, elem_classes=["tab-intro"])
-    stepped = [m for m in ids if is_stepped(registry, m)]
-    left_id = (stepped or ids)[0]
+    autoregressive = [m for m in ids if is_autoregressive(registry, m)]
+    left_id = (autoregressive or ids)[0]
     # the Transformer against the VAE: the two families that write the most readable text on this budget
     others = [m for m in ids if m != left_id]
     right_id = next((m for m in others if registry.get(m).entry.get("family") == "vae"), (others or ids)[0])
     with gr.Row():
         left = text_panel(registry, "left", left_id)
         text_panel(registry, "right", right_id)
-    if stepped:
+    if autoregressive:
         gr.Examples([[left_id, p] for p in EXAMPLE_PROMPTS], [left["model"], left["prompt"]],
                     label="Example prompts for the Transformer (click one to continue it on the left)",
                     example_labels=[p.replace("\n", " / ").strip(" /") for p in EXAMPLE_PROMPTS],

@@ -68,7 +68,7 @@ def variant_label(entry: dict) -> str:
     return f"{entry['base']} · {entry['precision']}{faster}"
 
 
-def is_stepped(registry: ModelRegistry, model_id: object) -> bool:
+def is_autoregressive(registry: ModelRegistry, model_id: object) -> bool:
     """Whether ``model_id`` is a registered model that writes token by token (a Transformer)."""
     model = registry.models.get(str(model_id))
     return bool(model and model.entry.get("kind") == "autoregressive")

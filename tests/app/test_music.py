@@ -38,7 +38,7 @@ def models(app_server) -> dict[str, list[str]]:
     return {"all": [e["id"] for e in entries],
             "other": [e["id"] for e in every if e["modality"] != "music" and e["id"] not in ("image-corrupt",
                                                                                            "image-missing")],
-            "stepped": [e["id"] for e in entries if e["kind"] == "autoregressive"],
+            "autoregressive": [e["id"] for e in entries if e["kind"] == "autoregressive"],
             "latent": [e["id"] for e in entries if e["kind"] == "one-shot"],
             "encoder": [e["id"] for e in entries if "encoder" in e],
             "openings": [e["id"] for e in entries if "openings" in e]}
@@ -77,7 +77,7 @@ def test_generate_gives_audio_pictures_and_files_of_the_asked_length(client, mod
 
 
 def test_same_seed_gives_the_same_music(client, models):
-    for model in (models["stepped"] + models["latent"])[:2]:
+    for model in (models["autoregressive"] + models["latent"])[:2]:
         a = Path(_music(client, model, seed=5)[4]).read_bytes()
         b = Path(_music(client, model, side="right", seed=5)[4]).read_bytes()
         c = Path(_music(client, model, seed=6)[4]).read_bytes()
@@ -85,9 +85,9 @@ def test_same_seed_gives_the_same_music(client, models):
 
 
 def test_transformer_continues_a_held_out_opening(client, app_server, models):
-    if not set(models["stepped"]) & set(models["openings"]):
+    if not set(models["autoregressive"]) & set(models["openings"]):
         pytest.skip("no music Transformer with held-out openings")
-    model = next(m for m in models["stepped"] if m in models["openings"])
+    model = next(m for m in models["autoregressive"] if m in models["openings"])
     piece, grid = next(iter(_openings(app_server, model).items()))
     _, _, _, midi, _, note, _ = _music(client, model, opening=piece, opening_bars=2, bars=3)
     written = _grid_of(midi)
@@ -120,12 +120,12 @@ def test_unknown_or_non_music_models_and_openings_get_a_plain_error(client, app_
         _music(client, "no-such-model")
     with pytest.raises(Exception, match="is not a music model"):
         _music(client, models["other"][0])
-    stepped = [m for m in models["stepped"] if m in models["openings"]]
-    if stepped:
+    autoregressive = [m for m in models["autoregressive"] if m in models["openings"]]
+    if autoregressive:
         with pytest.raises(Exception, match="is not one of the held-out chorales"):
-            _music(client, stepped[0], opening="bach/no-such-piece")
+            _music(client, autoregressive[0], opening="bach/no-such-piece")
         with pytest.raises(Exception, match="Opening bars must be from 1 to 3"):
-            _music(client, stepped[0], opening=next(iter(_openings(app_server, stepped[0]))), opening_bars=4)
+            _music(client, autoregressive[0], opening=next(iter(_openings(app_server, autoregressive[0]))), opening_bars=4)
 
 
 def test_interpolation_between_held_out_fragments_and_seeds(client, app_server, models):
@@ -148,9 +148,9 @@ def test_interpolation_between_held_out_fragments_and_seeds(client, app_server, 
                            api_name="/interpolate_music")
     with pytest.raises(Exception, match="Steps must be from 2 to 6"):
         client.predict(models["latent"][0], seeds, 1, 2, "", "", 7, TEMPO, api_name="/interpolate_music")
-    for stepped in models["stepped"][:1]:
+    for autoregressive in models["autoregressive"][:1]:
         with pytest.raises(Exception, match="no latent space"):
-            client.predict(stepped, seeds, 1, 2, "", "", 3, TEMPO, api_name="/interpolate_music")
+            client.predict(autoregressive, seeds, 1, 2, "", "", 3, TEMPO, api_name="/interpolate_music")
 
 
 def test_compare_generates_every_music_model_on_one_seed(client, models):

@@ -88,7 +88,7 @@ def test_a_registered_variant_follows_the_contract_and_earned_its_place(variant)
     assert (info.family, info.modality) == (variant["family"], variant["modality"])
     assert manifest.get(variant["id"])["sha256"] == manifest.sha256_of(path)
     modality = BY_NAME[variant["modality"]]
-    key = modality.judge().MAIN_METRICS[0]
+    key = modality.human_eval().MAIN_METRICS[0]
     base = json.loads(manifest.path_of(manifest.get(variant["base"]), "metrics").read_text())
     own = json.loads(manifest.path_of(variant, "metrics").read_text())
     assert abs(own[key] - base[key]) <= 0.05 * abs(base[key])

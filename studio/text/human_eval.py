@@ -40,7 +40,7 @@ def usable_lines(text: str) -> list[str]:
 def model_item(registry: ModelRegistry, model_id: str, seed: int) -> str:
     generator = generator_for(registry, model_id)
     charset = generator.info.charset
-    if generator.z_dim is not None:  # a line model writes whole lines from noise
+    if not generator.autoregressive:  # a line model writes whole lines from noise
         lines = decode_lines(generator.sample(PASSAGE_LINES, seed=seed, temperature=DEFAULT_TEMPERATURE), charset)
         return "\n".join(line.rstrip() for line in lines)
     ids, _ = prompt_ids(EMPTY_PROMPT, charset)
