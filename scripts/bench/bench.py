@@ -237,7 +237,8 @@ def main(args: argparse.Namespace) -> None:
     root = Path(args.trained_dir)
     all_entries = [e for e in manifest.entries(root) if not args.ids or e["id"] in args.ids]
     entries = [e for e in all_entries if e.get("kind", "one-shot") == "one-shot"]
-    autoregressive = [e for e in all_entries if e.get("kind") == "autoregressive" and e["modality"] in ("image", "music")]
+    autoregressive = [e for e in all_entries
+                      if e.get("kind") == "autoregressive" and e["modality"] in ("image", "music")]
     characters = [e for e in all_entries if e.get("kind") == "autoregressive" and e["modality"] == "text"]
     music = [e for e in all_entries if e["modality"] == "music"]
     if not all_entries:

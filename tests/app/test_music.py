@@ -125,7 +125,8 @@ def test_unknown_or_non_music_models_and_openings_get_a_plain_error(client, app_
         with pytest.raises(Exception, match="is not one of the held-out chorales"):
             _music(client, autoregressive[0], opening="bach/no-such-piece")
         with pytest.raises(Exception, match="Opening bars must be from 1 to 3"):
-            _music(client, autoregressive[0], opening=next(iter(_openings(app_server, autoregressive[0]))), opening_bars=4)
+            first = autoregressive[0]
+            _music(client, first, opening=next(iter(_openings(app_server, first))), opening_bars=4)
 
 
 def test_interpolation_between_held_out_fragments_and_seeds(client, app_server, models):
