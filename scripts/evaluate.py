@@ -45,7 +45,7 @@ def main() -> None:
     args = parse_args()
     from studio.atomic import atomic_write_json
     from studio.evaluation.heads import check_head
-    from studio.evaluation.protocol import evaluate_file
+    from studio.evaluation.protocol import evaluate
     from studio.evaluation.schema import sampling_label
     from studio.onnx.runtime import load_generator
 
@@ -80,8 +80,8 @@ def main() -> None:
         n = args.samples or recorded.get("n_samples", protocol.n_samples)
         seed = args.seed if args.seed is not None else recorded.get("seed", protocol.seed)
         sampling = recorded.get("sampling")  # the model's default sampling (scripts/choose_sampling.py)
-        fresh = evaluate_file(manifest.path_of(entry, "onnx", root), protocol, n_samples=n, seed=seed,
-                              reference=references[modality.name], device=args.device, sampling=sampling)
+        generator = load_generator(manifest.path_of(entry, "onnx", root), device=args.device)
+        fresh = evaluate(generator, protocol, references[modality.name], n, seed, sampling)
         at = f", {sampling_label(sampling)}" if sampling else ""
         print(f"\n{entry['id']}  ({n} {schema.sample_noun}, seed {seed}{at}, {fresh['provider']})")
         print(f"  {'metric':<22} {'recorded':>12} {'recomputed':>12}")
@@ -92,9 +92,8 @@ def main() -> None:
             old_s = "-" if old is None else schema.format(key, old)
             flag = "" if same or old is None else "   <- differs"
             print(f"  {key:<22} {old_s:>12} {schema.format(key, new):>12}{flag}")
-        if "samples_head" in entry and "variant" not in entry and args.device != "cuda":
-            head = check_head(load_generator(manifest.path_of(entry, "onnx", root), device="cpu"), protocol,
-                              manifest.path_of(entry, "samples_head", root))
+        if "samples_head" in entry and "variant" not in entry and fresh["provider"] == "CPUExecutionProvider":
+            head = check_head(generator, protocol, manifest.path_of(entry, "samples_head", root))
             mismatches += 0 if head.ok else 1
             print(f"  stored head: {head.describe()}" + ("" if head.ok else "   <- differs"))
         if args.write:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from studio.atomic import atomic_write
 from studio.evaluation.protocol import Generator, Protocol, check_sampling
 
 HEAD_SAMPLES = 100
@@ -69,10 +70,11 @@ def compare_heads(drawn: np.ndarray, stored: np.ndarray, tolerance: float) -> He
 
 def write_head(path: str | Path, samples: np.ndarray, seed: int, sampling: Mapping[str, Any] | None) -> None:
     """Store ``samples`` with the seed and sampling they were drawn with (write, then rename)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp.npz")
-    np.savez_compressed(tmp, samples=samples, seed=np.int64(seed), sampling=json.dumps(dict(sampling or {})))
-    tmp.replace(path)
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:  # a file object: np.savez would add ".npz" to a name
+            np.savez_compressed(f, samples=samples, seed=np.int64(seed), sampling=json.dumps(dict(sampling or {})))
+
+    atomic_write(path, write)
 
 
 def read_head(path: str | Path) -> tuple[np.ndarray, int, dict[str, Any]]:

@@ -52,24 +52,24 @@ API_KNOB_ORDER = ([(fam, knob) for fam, knob in KNOB_ORDER if (fam, knob.key) no
 FIRST_LATER = len(KNOB_ORDER) - len(LATER_KNOBS)  # where the later knobs start in API_KNOB_ORDER
 
 
-def spec_from(data: object, family: object, seed: object, seconds: object, *values: object) -> dict[str, Any]:
-    """The spec of /lab_train's parameters: data, family, seed, seconds, the knobs in their published order,
-    the steps, then the knobs added later."""
-    spec: dict[str, Any] = {"data": data, "family": family, "seed": seed, "seconds": seconds}
-    values = list(values)
-    knob_values = values[:FIRST_LATER] + values[FIRST_LATER + 1:]
-    if len(values) > FIRST_LATER:
-        spec["steps"] = values[FIRST_LATER]
-    for (fam, knob), value in zip(API_KNOB_ORDER, knob_values):
-        spec.setdefault(fam, {})[knob.key] = value
-    return spec
-
-
 #: /lab_train's parameters, by name: the run to replace, the spec, the knobs in their published order, the steps,
-#: then the knobs added later.
+#: then the knobs added later (knob keys are unique across families).
 API_PARAMETERS = ("previous", "data", "family", "seed", "seconds",
                   *(knob.key for _, knob in API_KNOB_ORDER[:FIRST_LATER]), "steps",
                   *(knob.key for _, knob in API_KNOB_ORDER[FIRST_LATER:]))
+FAMILY_OF = {knob.key: fam for fam, knob in KNOB_ORDER}
+
+
+def spec_from(*values: object) -> dict[str, Any]:
+    """The spec of /lab_train's parameters after ``previous``, in API_PARAMETERS' order; ones left out (a client
+    written for an older parameter list) take their defaults."""
+    spec: dict[str, Any] = {}
+    for name, value in zip(API_PARAMETERS[1:], values):
+        if name in FAMILY_OF:
+            spec.setdefault(FAMILY_OF[name], {})[name] = value
+        else:
+            spec[name] = value
+    return spec
 
 
 def train_handler(runs: LabRuns) -> Any:
@@ -129,7 +129,7 @@ def status_text(view: dict[str, Any]) -> str:
     state, message = status.get("state", "unknown"), status.get("message", "")
     frame = view.get("frame") or {}
     parts = [f"**{state.capitalize()}**"]
-    needed = status.get("steps_needed") or (view.get("spec") or {}).get("steps")
+    needed = (view.get("spec") or {}).get("steps")
     if frame.get("step"):
         parts.append(f"step {frame['step']:,}" + (f" of {needed:,}" if needed else ""))
     if view.get("seconds_left") is not None and state == "running":

@@ -68,7 +68,7 @@ def train(run_dir: Path) -> int:
         return (stop_signal["set"] or time.monotonic() > deadline or (run_dir / STOP).exists()
                 or os.getppid() != parent)
 
-    write_status(run_dir, "running", "training", deadline=time.time() + spec["seconds"], steps_needed=spec["steps"])
+    write_status(run_dir, "running", "training", deadline=time.time() + spec["seconds"])
     try:
         summary = trainer.fit(should_stop=should_stop)
     except TrainingDiverged as exc:

@@ -210,6 +210,7 @@ def export_step_graph(lean_step: nn.Module, step: nn.Module, decoder_head: nn.Mo
     decoder_path, step_path = entry_dir / "decoder.onnx", entry_dir / "generator.onnx"
     shape = (layers, heads, head_dim)
     parity: dict[str, Any] = {}
+    greedy: list[np.ndarray] = []  # the step graph's greedy tokens, which the decoder's check decodes
 
     def write_decoder(tmp: str) -> None:  # runs inside write_step, once its greedy tokens are known
         example_codes = torch.randint(0, vocab - 1, (2, seq_len))
@@ -218,7 +219,7 @@ def export_step_graph(lean_step: nn.Module, step: nn.Module, decoder_head: nn.Mo
                     metadata={**generator_metadata(family=family, modality=modality, z_dim=0,
                                                    sample_shape=sample_shape), "studio.kind": "decoder"})
         decoder = cpu_session(tmp)
-        tokens = parity.pop("tokens")
+        tokens = greedy[0]
         with torch.no_grad():
             expected = decoder_head(torch.from_numpy(tokens)).numpy()
         parity.update(check_parity(expected, decoder.run([SAMPLE_OUTPUT], {CODES_INPUT: tokens})[0]))
@@ -243,7 +244,7 @@ def export_step_graph(lean_step: nn.Module, step: nn.Module, decoder_head: nn.Mo
             raise RuntimeError("ORT's KV-cache decoding picks other tokens than PyTorch; the export is wrong")
         parity["greedy_tokens_match"] = True
         if decoder_head is not None:  # moved into place just before the step graph that names it
-            parity["tokens"] = ort_tokens
+            greedy.append(ort_tokens)
             atomic_write(decoder_path, write_decoder)
 
     atomic_write(step_path, write_step)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,20 +29,17 @@ class Part:
     lock: threading.Lock = field(default_factory=threading.Lock)
     value: Any = None
     done: bool = False
-    seconds: float = 0.0
 
     def get(self) -> Any:
         """The part's values, drawn on the first call (later callers wait for it, then share it)."""
         with self.lock:
             if not self.done:
-                t0 = time.perf_counter()
                 try:
                     self.value = self.compute()
                 except Exception:  # noqa: BLE001 - a part that fails stays empty; its own button still works
                     log.exception("the first screen's %s could not be drawn", self.name)
                     skip = gr.skip()
                     self.value = skip if len(self.outputs) == 1 else tuple(skip for _ in self.outputs)
-                self.seconds = time.perf_counter() - t0
                 self.done = True
         return self.value
 
