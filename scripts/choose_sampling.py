@@ -59,8 +59,9 @@ def main() -> None:
     from studio.atomic import atomic_write_json, atomic_write_text
     from studio.evaluation.protocol import evaluate
     from studio.image import MODALITY
+    from studio.image.codec import save_image_grid
     from studio.image.protocol import PROTOCOL, validation_reference
-    from studio.image.recipes import PREVIEW_SEED, save_image_grid
+    from studio.image.recipes import PREVIEW_SEED
     from studio.onnx.runtime import load_generator
     from studio.registry.record import DataMissing
     from studio.training.cards import registered_card

@@ -45,7 +45,7 @@ def main() -> None:
     args = parse_args()
     from studio.atomic import atomic_write_json
     from studio.evaluation.heads import check_head
-    from studio.evaluation.protocol import evaluate
+    from studio.evaluation.protocol import evaluate, flat_numbers
     from studio.evaluation.schema import sampling_label
     from studio.onnx.runtime import load_generator
 
@@ -92,6 +92,15 @@ def main() -> None:
             old_s = "-" if old is None else schema.format(key, old)
             flag = "" if same or old is None else "   <- differs"
             print(f"  {key:<22} {old_s:>12} {schema.format(key, new):>12}{flag}")
+        recorded_steering = flat_numbers(recorded.get("steering", {}))
+        for key, new in flat_numbers(fresh.get("steering", {})).items():
+            old = recorded_steering.get(key)
+            allowed = (protocol.steering_tolerance or {}).get(key.rsplit(".", 1)[-1])
+            same = old is not None and abs(new - old) <= (allowed if allowed is not None else
+                                                          args.tolerance * max(1.0, abs(old)))
+            mismatches += 0 if same or old is None else 1
+            flag = "" if same or old is None else "   <- differs"
+            print(f"  {key:<40} {'-' if old is None else f'{old:.4g}':>10} {new:>10.4g}{flag}")
         if "samples_head" in entry and "variant" not in entry and fresh["provider"] == "CPUExecutionProvider":
             head = check_head(generator, protocol, manifest.path_of(entry, "samples_head", root))
             mismatches += 0 if head.ok else 1

@@ -187,6 +187,16 @@ def music_pipeline(tmp_path_factory) -> MusicPipeline:
     return results
 
 
+def tiny_batches(example):  # noqa: ANN001, ANN201 - a tensor, or a tuple of aligned tensors (samples, labels)
+    """Batches of 8 drawn from ``example``; the parts of a tuple batch stay aligned (same rows)."""
+    from tests.builders import random_batches
+
+    if isinstance(example, tuple):
+        parts = [random_batches(part, 8, seed=0, device="cpu") for part in example]
+        return lambda step: tuple(part(step) for part in parts)
+    return random_batches(example, 8, seed=0, device="cpu")
+
+
 @pytest.fixture(scope="session")
 def tiny_export(tmp_path_factory, request):
     """``tiny_export(family, modality)``: the recipe's tiny model trained a few steps and exported through
@@ -196,7 +206,7 @@ def tiny_export(tmp_path_factory, request):
     files; a test that changes one works on a copy."""
     from studio.music.data import cache_path
     from studio.training.loop import LoopConfig, Trainer
-    from tests.builders import build_tiny, random_batches
+    from tests.builders import build_tiny
 
     done: dict[tuple[str, str], TinyExport] = {}
 
@@ -210,7 +220,7 @@ def tiny_export(tmp_path_factory, request):
         else:
             process = build_tiny(family, modality)
             folder = tmp_path_factory.mktemp(f"{modality}-{family}")
-            Trainer(process, random_batches(process.example_batch(64), 8, seed=0, device="cpu"),
+            Trainer(process, tiny_batches(process.example_batch(64)),
                     LoopConfig(steps=4, ckpt_every=2, warmup_steps=1), folder / "run", show_progress=False).fit()
             report, warned = recorded_warnings(lambda: process.export(folder))
         done[(family, modality)] = TinyExport(process.eval(), process.example_batch(64), folder, report, warned)

@@ -55,11 +55,12 @@ from studio.modalities import BY_NAME  # noqa: E402 - after --help, which must n
 from studio.onnx.export import check_parity  # noqa: E402 - after --help, which must not import it
 from studio.onnx.graph_flops import cpu_model, graph_flops, ort_matmul_gflops  # noqa: E402 - after --help, which must not import it
 from studio.onnx.runtime import CUDA, make_session  # noqa: E402 - after --help, which must not import it
+from studio.training.cards import recipe_key  # noqa: E402 - after --help, which must not import it
 
 
 def build_process(config: dict):  # noqa: ANN201 - a studio.families.base.GenerativeProcess
     """The process a config.json describes, with random weights (speed does not depend on the trained ones)."""
-    return BY_NAME[config["modality"]].recipes().RECIPES[config["family"]].build(config, None)
+    return BY_NAME[config["modality"]].recipes().RECIPES[recipe_key(config)].build(config, None)
 
 
 def rate(fn: Callable[[], object], items: int, seconds: float, sync: Callable[[], None]) -> float:

@@ -36,6 +36,11 @@ class Protocol:
     #: how far one element of a sample may move between CPUs and still be the same draw (images: 2 of 255
     #: levels, for kernels that round the last bits differently per instruction set; text and music: exact)
     head_tolerance: float = 0.0
+    #: (generator, reference, n_samples) -> how well a conditional generator steers (a class asked for, a region
+    #: completed), recorded under ``steering``; None for a modality without such checks yet
+    steering: Callable[[Any, Any, int], dict[str, Any]] | None = None
+    #: absolute tolerances for steering numbers that can move between hosts, by their leaf name
+    steering_tolerance: Mapping[str, float] | None = None
 
 
 #: The first samples of an evaluation are fingerprinted. The digest is bitwise, so it identifies a draw on one
@@ -77,7 +82,20 @@ def evaluate(generator: Generator, protocol: Protocol, reference: Any, n_samples
                     "sample_digest": sample_digest(samples), "sample_digest_n": min(n, DIGEST_SAMPLES)})
     if options:
         metrics["sampling"] = options
+    if protocol.steering is not None and getattr(generator, "conditions", ()):
+        metrics["steering"] = protocol.steering(generator, reference, n)
     return metrics
+
+
+def flat_numbers(tree: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
+    """The numeric leaves of a nested dict as {"a.b": value} (lists and strings are left out)."""
+    flat: dict[str, float] = {}
+    for key, value in tree.items():
+        if isinstance(value, Mapping):
+            flat.update(flat_numbers(value, f"{prefix}{key}."))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            flat[f"{prefix}{key}"] = float(value)
+    return flat
 
 
 def evaluate_file(onnx_path: str | Path, protocol: Protocol, n_samples: int | None = None, seed: int | None = None,

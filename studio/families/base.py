@@ -49,6 +49,9 @@ class GenerativeProcess(nn.Module):
 
     family: str = ""
     kind: str = "one-shot"  # or "autoregressive": how the exported generator is driven
+    #: The contract's conditions the exported generator takes ("class", "region"); () draws from noise only.
+    conditions: tuple[str, ...] = ()
+    classes: tuple[str, ...] = ()  # with "class": the names of labels 0, 1, ...
 
     def __init__(self, *, modality: str, charset: str | None = None,
                  batch_example: Callable[[int], Any] | None = None):
@@ -100,6 +103,10 @@ class GenerativeProcess(nn.Module):
         """
         return {}
 
+    def condition_example(self, n: int) -> dict[str, Any]:
+        """Condition inputs for ``n`` export-parity samples (numpy, the contract's names); {} when unconditional."""
+        return {}
+
     def generator_params(self) -> int:
         return sum(p.numel() for p in self.export_module().parameters())
 
@@ -109,5 +116,7 @@ class GenerativeProcess(nn.Module):
 
         path = entry_dir / "generator.onnx"
         parity = export_generator(self.export_module(), path, family=self.family, modality=self.modality,
-                                  z_dim=self.z_dim, sample_shape=self.sample_shape(), charset=self.charset)
+                                  z_dim=self.z_dim, sample_shape=self.sample_shape(), charset=self.charset,
+                                  conditions=self.conditions, classes=self.classes,
+                                  condition_example=self.condition_example(16) or None)
         return {"onnx": path, "kind": "one-shot", "parity": parity}

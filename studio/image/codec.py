@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 
@@ -29,3 +30,13 @@ def make_grid(images: np.ndarray, columns: int | None = None, pad: int = 2, scal
     if c == 1:
         grid = grid[..., 0]
     return grid
+
+
+def save_image_grid(images: np.ndarray, path: Path, columns: int = 8) -> None:
+    """uint8 [N, 28, 28, 1] -> a PNG grid (8 columns by default), written atomically."""
+    from PIL import Image
+
+    from studio.atomic import atomic_write
+
+    grid = make_grid(images, columns=columns, scale=2)
+    atomic_write(path, lambda tmp: Image.fromarray(grid).save(tmp, format="PNG"))

@@ -5,15 +5,22 @@ from __future__ import annotations
 import functools
 
 import gradio as gr
+import numpy as np
 
 from studio.image import MODALITY
+from studio.image import complete as completion
 from studio.image.codec import make_grid
 from studio.image.data import CLASS_NAMES
 from studio.image.protocol import draw
-from studio.onnx.runtime import slerp_noise
+from studio.onnx.runtime import ConditionError, slerp_noise
 from studio.registry.serving import ModelRegistry
 from studio.ui import charts
 from studio.ui.controls import (
+    UNREADABLE,
+    CheckedImage,
+    CheckedImageEditor,
+    LooseCheckboxGroup,
+    LooseNumber,
     LooseSlider,
     chart_image,
     curves_section,
@@ -38,6 +45,9 @@ INTRO = ("**Fashion-MNIST**: 28×28 grey photos of clothes in ten classes. Pick 
          "press **Generate**: the same seed gives both the same noise, so the difference is the model. "
          "The bars under each grid show which classes its samples fall into (an even spread is healthy).")
 EXAMPLE_SEEDS = (7, 42, 2024)
+ANY_CLASS = "any"
+CLASS_CHOICES = (ANY_CLASS, *CLASS_NAMES)
+MAX_COMPLETION_SEEDS = 8
 OPENING_METRIC = "fd"  # the tab opens on the two models with the lowest recorded Fréchet distance
 READING_GUIDE = """
 - **Fréchet distance** compares the reference classifier's features of 10,000 samples with those of the
@@ -73,29 +83,58 @@ def _described(registry: ModelRegistry, model_id: str) -> tuple[str, str]:
             figure_path(figure, f"{model_id}-classes"))
 
 
+def class_index(class_name: object) -> int:
+    """A class picker's value -> the label a conditional generator takes (-1: any class)."""
+    name = ANY_CLASS if class_name in (None, "") else str(class_name)
+    if name == ANY_CLASS:
+        return -1
+    if name not in CLASS_NAMES:
+        raise gr.Error(f"'{name}' is not a Fashion-MNIST class: choose {ANY_CLASS} or one of {', '.join(CLASS_NAMES)}.")
+    return CLASS_NAMES.index(name)
+
+
+def steerable(registry: ModelRegistry, condition: str) -> list[str]:
+    """The servable image models whose files take ``condition`` ("class" or "region")."""
+    return [m for m in registry.ids("image") if condition in registry.get(m).conditions and registry.get(m).available]
+
+
 @remembered
-def grid_file(registry: ModelRegistry, model_id: str, seed: int, count: int) -> str:
-    """PNG of ``count`` images from ``model_id`` for ``seed`` (deterministic, so finished files are reused)."""
+def grid_file(registry: ModelRegistry, model_id: str, seed: int, count: int, label: int = -1) -> str:
+    """PNG of ``count`` images from ``model_id`` for ``seed`` (deterministic, so finished files are reused),
+    of class ``label`` when it is not -1."""
     generator = generator_for(registry, model_id)
-    images = draw(generator, count, seed, **registry.get(model_id).sampling)  # (count, 28, 28, 1) uint8
-    return png_path(make_grid(images, scale=GRID_SCALE), f"{model_id}-seed{seed}-n{count}")
+    if label < 0:
+        images = draw(generator, count, seed, **registry.get(model_id).sampling)  # (count, 28, 28, 1) uint8
+    elif "class" not in registry.get(model_id).conditions:
+        able = ", ".join(steerable(registry, "class")) or "none is registered yet"
+        raise gr.Error(f"'{model_id}' draws from noise alone and cannot be asked for a class. Set Class to "
+                       f"{ANY_CLASS}, or pick a model that takes one ({able}).")
+    else:
+        try:
+            images = generator.sample(count, seed=seed, label=label, **registry.get(model_id).sampling)
+        except ConditionError as exc:
+            raise gr.Error(str(exc)) from None
+    suffix = "" if label < 0 else f"-class{label}"
+    return png_path(make_grid(images, scale=GRID_SCALE), f"{model_id}-seed{seed}-n{count}{suffix}")
 
 
-def generate(registry: ModelRegistry, model_id: str, seed: object, count: object) -> tuple[str, str, str]:
-    """Grid of ``count`` images from ``model_id`` for ``seed`` (a PNG path), with its card and class histogram."""
+def generate(registry: ModelRegistry, model_id: str, seed: object, count: object,
+             class_name: object = ANY_CLASS) -> tuple[str, str, str]:
+    """Grid of ``count`` images from ``model_id`` for ``seed`` (a PNG path), of the class picked (a conditional
+    model only; "any" draws from every class), with the model's card and class histogram."""
     count_n = parse_whole_number(count, "Number of images", 1, MAX_IMAGES)
     seed_n = parse_whole_number(seed, "Seed", 0, MAX_SEED)
-    path = grid_file(registry, str(model_id), seed_n, count_n)
+    path = grid_file(registry, str(model_id), seed_n, count_n, class_index(class_name))
     info, hist = describe_image(registry, model_id)
     return path, info, hist
 
 
 def generate_both(registry: ModelRegistry, left_model: str, right_model: str, seed: object, left_count: object,
-                  right_count: object) -> tuple:
+                  right_count: object, left_class: object = ANY_CLASS, right_class: object = ANY_CLASS) -> tuple:
     """The same seed through both panels."""
     seed_n = parse_whole_number(seed, "Seed", 0, MAX_SEED)
-    left = generate(registry, left_model, seed_n, left_count)
-    right = generate(registry, right_model, seed_n, right_count)
+    left = generate(registry, left_model, seed_n, left_count, left_class)
+    right = generate(registry, right_model, seed_n, right_count, right_class)
     return (seed_n, seed_n, *left, *right)
 
 
@@ -126,9 +165,10 @@ def generate_all(registry: ModelRegistry, seed: object, count: object) -> list[s
             for m in registry.ids("image")]
 
 
-def alt_for(model_id: object, seed: object, count: object) -> dict:
+def alt_for(model_id: object, seed: object, count: object, class_name: object = ANY_CLASS) -> dict:
     """The grid's alt text: what a screen reader says instead of the picture."""
-    return gr.update(alt_text=f"{count} generated Fashion-MNIST images from {model_id}, seed {seed}")
+    of = "" if class_name in (None, "", ANY_CLASS) else f" of class {class_name}"
+    return gr.update(alt_text=f"{count} generated Fashion-MNIST images{of} from {model_id}, seed {seed}")
 
 
 # -- layout ----------------------------------------------------------------------------
@@ -138,6 +178,8 @@ def image_panel(registry: ModelRegistry, side: str, default: str | None) -> dict
         with gr.Row(equal_height=True):
             seed = seed_box(0, "Seed", f"seed-{side}")
             count = LooseSlider(1, MAX_IMAGES, value=16, step=1, label="Images", elem_id=f"count-{side}", scale=3)
+        klass = gr.Dropdown(list(CLASS_CHOICES), value=ANY_CLASS, label="Class (models that steer by class)",
+                            elem_id=f"class-{side}")
         button = gr.Button("Generate", variant="primary", elem_id=f"generate-{side}")
         status = status_line(f"status-{side}")
         grid = gr.Image(None, label="Samples", type="filepath", interactive=False, elem_id=f"grid-{side}",
@@ -146,12 +188,12 @@ def image_panel(registry: ModelRegistry, side: str, default: str | None) -> dict
         hist = chart_image(None, "Class histogram of the model's samples (recorded)", f"hist-{side}")
         if default and registry.get(default).available:
             show_on_open([grid, info, hist], lambda: generate(registry, default, 0, 16), f"images {side}")
-    button.click(functools.partial(generate, registry), [model, seed, count], [grid, info, hist],
+    button.click(functools.partial(generate, registry), [model, seed, count, klass], [grid, info, hist],
                  api_name=f"generate_{side}", concurrency_limit=4, **keep_results(status)).success(
-        alt_for, [model, seed, count], [grid], api_visibility="private", show_progress="hidden")
+        alt_for, [model, seed, count, klass], [grid], api_visibility="private", show_progress="hidden")
     model.change(functools.partial(describe_image, registry), [model], [info, hist], api_name=f"describe_{side}",
                  concurrency_limit=4, **keep_results(status))
-    return {"model": model, "seed": seed, "count": count, "grid": grid, "info": info, "hist": hist,
+    return {"model": model, "seed": seed, "count": count, "class": klass, "grid": grid, "info": info, "hist": hist,
             "status": status}
 
 
@@ -188,7 +230,8 @@ def build_tab(registry: ModelRegistry) -> None:
         left = image_panel(registry, "left", best[0] if best else None)
         right = image_panel(registry, "right", best[1] if len(best) > 1 else (best[0] if best else None))
     both.click(functools.partial(generate_both, registry),
-               [left["model"], right["model"], shared_seed, left["count"], right["count"]],
+               [left["model"], right["model"], shared_seed, left["count"], right["count"], left["class"],
+                right["class"]],
                [left["seed"], right["seed"], left["grid"], left["info"], left["hist"],
                 right["grid"], right["info"], right["hist"]],
                api_name="generate_both", concurrency_limit=2, show_progress_on=[left["status"], right["status"]])
@@ -204,6 +247,7 @@ def build_tab(registry: ModelRegistry) -> None:
     with gr.Accordion("How to read the numbers", open=False, elem_id="help-images"):
         gr.Markdown(READING_GUIDE)
     interpolation_section(registry)
+    completion_section(registry)
 
 
 def build_compare(registry: ModelRegistry) -> None:
@@ -233,6 +277,169 @@ def build_compare(registry: ModelRegistry) -> None:
         return gr.update(value=figure_path(figure, "image-classes"), alt_text=summary), f"*{summary}*"
 
     show_on_open([hist_chart, hist_text], histograms, "image class histograms")
+    gr.Markdown(steering_table(registry), elem_id="compare-steering")
     curves_section(registry, ids, "compare")
     run_all.click(functools.partial(generate_all, registry), [seed, count], grids, api_name="generate_all",
                   concurrency_limit=2, **keep_results(status))
+
+
+# -- Complete a picture ----------------------------------------------------------------------------------
+def held_out_picture(image_index: object) -> tuple[np.ndarray, str]:
+    """(uint8 [28, 28, 1], what it is) for a held-out test picture's number."""
+    pictures, labels = completion.held_out_pictures()
+    index = parse_whole_number(image_index, "Test picture", 0, len(pictures) - 1)
+    return pictures[index], f"held-out test picture {index} ({CLASS_NAMES[labels[index]]})"
+
+
+def starting_picture(image_index: object, upload: object) -> tuple[np.ndarray, str]:
+    """The uploaded picture when there is one, else the held-out test picture."""
+    if upload == UNREADABLE or (upload and not isinstance(upload, str)):
+        raise gr.Error("The upload could not be read: upload a PNG, JPEG or WebP image, or leave it empty to use "
+                       "a held-out test picture.")
+    if upload:
+        try:
+            return completion.picture_from_file(str(upload)), "your picture"
+        except completion.PictureError as exc:
+            raise gr.Error(str(exc)) from None
+    return held_out_picture(image_index)
+
+
+def canvas_for(image_index: object, upload: object) -> dict:
+    """The painting canvas, showing the starting picture enlarged and no strokes."""
+    picture, _ = starting_picture(image_index, upload)
+    big = completion.canvas_background(picture)
+    return {"background": big, "layers": [], "composite": big}
+
+
+def random_picture() -> tuple[int, dict]:
+    """A random held-out test picture's number, and the canvas showing it."""
+    index = int(np.random.default_rng().integers(len(completion.held_out_pictures()[0])))
+    return index, canvas_for(index, None)
+
+
+def complete(registry: ModelRegistry, image_index: object, upload: object, region: object, strokes: object,
+             models: object, seeds: object, seed: object) -> tuple[str, str]:
+    """Every chosen model fills the hidden region of the picture for ``seeds`` seeds from ``seed``: a picture
+    with one row per model (the original, the picture with its hole, then the fills; a PNG path) and a line on
+    what was completed."""
+    seeds_n = parse_whole_number(seeds, "Seeds per model", 1, MAX_COMPLETION_SEEDS)
+    seed_n = parse_whole_number(seed, "First seed", 0, MAX_SEED - MAX_COMPLETION_SEEDS)
+    picture, what = starting_picture(image_index, upload)
+    layers = strokes.get("layers") if isinstance(strokes, dict) else None
+    try:
+        mask = completion.region_mask(str(region), layers)
+    except completion.PictureError as exc:
+        raise gr.Error(str(exc)) from None
+    if isinstance(models, str):
+        models = [models]
+    if models is not None and not isinstance(models, (list, tuple)):
+        raise gr.Error(f"Models must be a list of model ids, e.g. {steerable(registry, 'region')[:1]}; got {models!r}.")
+    chosen = [str(m) for m in (models or [])]
+    if not chosen:
+        raise gr.Error("No model is ticked: tick at least one model that completes pictures.")
+    rows = []
+    for model_id in chosen:
+        if model_id not in registry.ids("image") or "region" not in registry.get(model_id).conditions:
+            able = ", ".join(steerable(registry, "region")) or "none is registered yet"
+            raise gr.Error(f"'{model_id}' cannot complete pictures; tick one that can ({able}).")
+        generator = generator_for(registry, model_id)
+        fills = np.concatenate([generator.sample(1, seed=seed_n + s, mask=mask, visible=picture[None])
+                                for s in range(seeds_n)])  # (seeds, 28, 28, 1)
+        rows.append((model_id, completion.strip(picture, mask, fills)))
+    hidden = int((mask == 0).sum())
+    note = (f"Completed {what}: {hidden} of 784 pixels hidden ({hidden / 784:.0%}), {seeds_n} fills per model "
+            f"(seeds {seed_n}-{seed_n + seeds_n - 1}); the given pixels are kept exactly.")
+    if hidden == 784:
+        note += " Everything is hidden, so the models draw from nothing."
+    return png_path(completion.sheet(rows), "completions"), note
+
+
+def completion_section(registry: ModelRegistry) -> None:
+    able = steerable(registry, "region")
+    gr.Markdown("### Complete a picture\nHide part of a picture and let the models fill it in, several times "
+                "each. The given pixels stay exactly as they are; a model that understood the picture fills the "
+                "hole with the same kind of garment, in more than one way.", elem_id="complete-intro")
+    with gr.Row():
+        with gr.Column(min_width=300):
+            with gr.Row(equal_height=True):
+                index = LooseNumber(0, precision=0, minimum=0, label="Held-out test picture (0-299)",
+                                    elem_id="complete-index")
+                dice = gr.Button("🎲 Random picture", elem_id="complete-dice")
+            upload = CheckedImage(None, type="filepath", sources=["upload"], label="…or upload your own (any image; it "
+                              "becomes 28×28 grey)", elem_id="complete-upload", height=160)
+            region = gr.Radio(list(completion.REGIONS), value=completion.REGIONS[0], label="Region to hide",
+                              elem_id="complete-region")
+        with gr.Column(min_width=300):
+            canvas = CheckedImageEditor(canvas_for(0, None), type="numpy", sources=(), transforms=(), layers=False,
+                                    brush=gr.Brush(colors=["#ff00aa"], color_mode="fixed", default_size=30),
+                                    eraser=gr.Eraser(default_size=30), canvas_size=(280, 280), fixed_canvas=True,
+                                    label="Or paint the part to hide: pick the brush on the left, then paint",
+                                    elem_id="complete-canvas")
+    with gr.Row(equal_height=True):
+        models = LooseCheckboxGroup(able, value=able, label="Models that complete pictures", elem_id="complete-models",
+                                  scale=3)
+        seeds = LooseSlider(1, MAX_COMPLETION_SEEDS, value=6, step=1, label="Fills per model", elem_id="complete-seeds")
+        seed = seed_box(0, "First seed", "complete-seed")
+    button = gr.Button("Complete", variant="primary", elem_id="complete-run")
+    status = status_line("complete-status")
+    note = gr.Markdown("", elem_id="complete-note")
+    result = gr.Image(None, label="Each model's row: the original, the hidden region (pink), then its fills",
+                      type="filepath", interactive=False, elem_id="complete-result",
+                      alt_text="Completions of the picture by each model")
+    dice.click(random_picture, [], [index, canvas], api_visibility="private")
+    index.submit(canvas_for, [index, upload], [canvas], api_visibility="private")
+    upload.change(canvas_for, [index, upload], [canvas], api_visibility="private")
+    canvas.input(painted_region, [canvas, region], [region], api_visibility="private", show_progress="hidden")
+    button.click(functools.partial(complete, registry), [index, upload, region, canvas, models, seeds, seed],
+                 [result, note], api_name="complete", concurrency_limit=4, **keep_results(status))
+
+
+def painted_region(strokes: object, region: object) -> str:
+    """Painting on the canvas picks 'my strokes'; a cleared canvas leaves the choice as it is."""
+    layers = strokes.get("layers") if isinstance(strokes, dict) else None
+    return completion.STROKES if layers and not completion.mask_from_strokes(layers).all() else str(region)
+
+
+def reference_accuracy() -> str:
+    """The reference classifier's recorded test accuracy (what real images score on class accuracy)."""
+    import json
+
+    from studio.image.metrics import REFERENCE_DIR
+
+    try:
+        return f"{json.loads((REFERENCE_DIR / 'metrics.json').read_text())['test_accuracy']:.2f}"
+    except (OSError, ValueError, KeyError):
+        return "not recorded"
+
+
+def steering_table(registry: ModelRegistry) -> str:
+    """Markdown: how each image model steers (recorded by its protocol), or which cannot."""
+    from studio.image.masks import PRESETS
+
+    head = ("### Steering\nA class asked for, and pictures completed, on the Fashion-MNIST test set "
+            "(`python scripts/evaluate.py <id>` recomputes these; docs/metrics.md explains them). *Class accuracy*: "
+            f"the reference classifier reads the asked class (real test images: {reference_accuracy()}). "
+            "*CAS*: a classifier trained on the model's 10,000 class-conditional samples, tested on real images. "
+            "*Agreement*: the completion keeps the original's class, beside filling the hole with the training "
+            "mean. *Spread*: how much the fills of one hole differ over 8 seeds (grey levels).\n\n")
+    steered = {m: registry.get(m).metrics["steering"] for m in registry.ids("image")
+               if registry.get(m).metrics.get("steering")}
+    cannot = [m for m in registry.ids("image") if m not in steered]
+
+    def cell(steering: dict, region: str | None, key: str, form: str) -> str:
+        values = steering.get("completion", {}).get(region, {}) if region else steering
+        return format(values[key], form) if key in values else "-"
+
+    lines = [("class accuracy", None, "class_accuracy", ".2f"), ("CAS", None, "cas", ".2f")]
+    for region in PRESETS:
+        lines += [(f"agreement, {region} hidden", region, "agreement", ".2f"),
+                  ("… filled with the training mean", region, "agreement_mean_fill", ".2f"),
+                  (f"spread, {region} hidden", region, "spread", ".1f")]
+    lines += [(f"given pixels kept, {region} hidden", region, "kept", ".0%") for region in PRESETS]
+    rows = ["| | " + " | ".join(steered) + " |", "|---" * (1 + len(steered)) + "|"]
+    rows += [f"| {name} | " + " | ".join(cell(v, region, key, form) for v in steered.values()) + " |"
+             for name, region, key, form in lines]
+    if not steered:
+        return head + "No image model registered here steers yet."
+    tail = f"\n\nDraw from noise only (no class, no completion): {', '.join(cannot)}." if cannot else ""
+    return head + "\n".join(rows) + tail

@@ -14,6 +14,11 @@ def discretized_logistic_nll(x: torch.Tensor, mean: torch.Tensor, log_scale: tor
     Each pixel is a logistic distribution integrated over its 1/255-wide bin; the end bins
     take the tails, so this is a proper probability of the discrete data. Shapes: [N, ...] -> [N].
     """
+    return -discretized_logistic_log_prob(x, mean, log_scale).flatten(1).sum(1)
+
+
+def discretized_logistic_log_prob(x: torch.Tensor, mean: torch.Tensor, log_scale: torch.Tensor) -> torch.Tensor:
+    """log P(x) per pixel [N, ...] (see ``discretized_logistic_nll``), for likelihoods of some pixels only."""
     centered = x - mean
     inv_scale = torch.exp(-log_scale)
     plus_in = inv_scale * (centered + 1.0 / 255.0)
@@ -29,12 +34,18 @@ def discretized_logistic_nll(x: torch.Tensor, mean: torch.Tensor, log_scale: tor
                     torch.where(cdf_delta > 1e-5, torch.log(cdf_delta.clamp_min(1e-12)),
                                 log_pdf_mid - math.log(127.5))),
     )
-    return -log_prob.flatten(1).sum(1)
+    return log_prob
 
 
 def gaussian_kl(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(q(z|x) || N(0, I)) per latent unit: [N, z_dim]."""
     return 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar)
+
+
+def gaussian_kl_between(q_mean: torch.Tensor, q_logvar: torch.Tensor, p_mean: torch.Tensor,
+                        p_logvar: torch.Tensor) -> torch.Tensor:
+    """KL(q || p) between diagonal Gaussians, per latent unit: [N, z_dim]."""
+    return 0.5 * (p_logvar - q_logvar + (q_logvar.exp() + (q_mean - p_mean).pow(2)) / p_logvar.exp() - 1.0)
 
 
 def bits_per_dim(nats: float | torch.Tensor, dims: int) -> float:

@@ -6,6 +6,11 @@ no torch. The file's ``metadata_props`` say what it is (family, modality, sample
 text model's charset), so a file on its own is enough to serve and score it. The contract is
 modality-free: a modality is a name, and its samples are any uint8, int64 or float32 tensor
 whose shape the metadata states.
+
+Version 2 adds optional condition inputs, the same for every modality: a class to draw (``label``) and a
+region of the sample the caller gives (``mask`` + ``visible``). A file lists the ones it takes in its
+metadata; nothing given is unconditional generation, so one file serves all three uses. Version 1 files
+(noise in, sample out) keep serving.
 """
 
 from __future__ import annotations
@@ -15,11 +20,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-CONTRACT_VERSION = "1"
+CONTRACT_VERSION = "2"
+#: Versions the runtime serves: 1 is noise in, sample out; 2 adds the optional condition inputs.
+SUPPORTED_VERSIONS = ("1", "2")
 
 #: Input and output names of a one-shot generator graph.
 Z_INPUT = "z"
 SAMPLE_OUTPUT = "sample"
+
+#: Condition inputs (version 2). A caller that gives a condition feeds its inputs; the runtime feeds the rest as
+#: "not given" (label -1, mask all 0), so a conditional file also draws unconditionally.
+LABEL_INPUT = "label"  # int64 [batch]: the class asked for; -1 = any class
+MASK_INPUT = "mask"  # uint8 [batch, *sample_shape]: 1 where the caller gives the sample's value, 0 where it is drawn
+VISIBLE_INPUT = "visible"  # the sample's type [batch, *sample_shape]: the given values, read only where mask is 1
+#: Condition names in metadata -> the inputs each one adds.
+CONDITIONS = {"class": (LABEL_INPUT,), "region": (MASK_INPUT, VISIBLE_INPUT)}
+NOT_GIVEN_LABEL = -1
 
 FAMILIES = ("gan", "vae", "flow", "transformer")
 KINDS = ("one-shot", "autoregressive")
@@ -54,6 +70,8 @@ META_SEQ_LEN = "studio.seq_len"
 META_CACHE_SHAPE = "studio.cache_shape"  # JSON [layers, heads, head_dim]
 META_DECODER = "studio.decoder"  # file name, beside the step graph; "" when the tokens are the sample
 META_CHARSET = "studio.charset"  # JSON string: character i of a character model's vocabulary has id i
+META_CONDITIONS = "studio.conditions"  # JSON list of CONDITIONS names the file takes (version 2; absent: none)
+META_CLASSES = "studio.classes"  # JSON list of class names: label i asks for class i (with the "class" condition)
 REQUIRED_META = (META_VERSION, META_FAMILY, META_MODALITY, META_KIND)
 
 
@@ -129,6 +147,11 @@ class GeneratorInfo:
     sample_shape: tuple[int, ...]
     contract_version: str
     charset: str | None = None
+    conditions: tuple[str, ...] = ()  # CONDITIONS names the file takes
+    classes: tuple[str, ...] = ()  # with "class": the names of labels 0, 1, ...
+
+    def takes(self, condition: str) -> bool:
+        return condition in self.conditions
 
 
 def read_charset(meta: dict[str, str]) -> str | None:
@@ -137,9 +160,9 @@ def read_charset(meta: dict[str, str]) -> str | None:
 
 def generator_metadata(
     *, family: str, modality: str, z_dim: int, sample_shape: tuple[int, ...], kind: str = "one-shot",
-    charset: str | None = None,
+    charset: str | None = None, conditions: tuple[str, ...] = (), classes: tuple[str, ...] = (),
 ) -> dict[str, str]:
-    """The metadata_props an exported one-shot generator carries."""
+    """The metadata_props an exported one-shot generator carries (``conditions``: the CONDITIONS it takes)."""
     if family not in FAMILIES:
         raise ContractError(f"unknown family {family!r}; expected one of {FAMILIES}")
     if not modality:
@@ -154,6 +177,15 @@ def generator_metadata(
     }
     if charset:
         meta[META_CHARSET] = json.dumps(charset)
+    unknown = [c for c in conditions if c not in CONDITIONS]
+    if unknown:
+        raise ContractError(f"unknown conditions {unknown}; expected some of {list(CONDITIONS)}")
+    if ("class" in conditions) != bool(classes):
+        raise ContractError("a generator that takes a class must name its classes, and only then")
+    if conditions:
+        meta[META_CONDITIONS] = json.dumps(list(conditions))
+    if classes:
+        meta[META_CLASSES] = json.dumps(list(classes))
     return meta
 
 
@@ -173,9 +205,9 @@ def validate_session(session: Any) -> GeneratorInfo:
         raise ContractError(
             f"generator metadata is missing {missing}; export it with studio.onnx.export.export_generator"
         )
-    if meta[META_VERSION] != CONTRACT_VERSION:
+    if meta[META_VERSION] not in SUPPORTED_VERSIONS:
         raise ContractError(
-            f"contract version {meta[META_VERSION]!r} is not the supported {CONTRACT_VERSION!r}; "
+            f"contract version {meta[META_VERSION]!r} is not one this studio serves ({', '.join(SUPPORTED_VERSIONS)}); "
             "re-export the model with this version of the studio"
         )
     family, modality, kind = meta[META_FAMILY], meta[META_MODALITY], meta[META_KIND]
@@ -186,8 +218,19 @@ def validate_session(session: Any) -> GeneratorInfo:
 
     inputs = {i.name: i for i in session.get_inputs()}
     outputs = {o.name: o for o in session.get_outputs()}
-    if set(inputs) != {Z_INPUT}:
-        raise ContractError(f"a one-shot generator takes exactly one input {Z_INPUT!r}; found {sorted(inputs)}")
+    conditions = tuple(json.loads(meta.get(META_CONDITIONS, "[]")))
+    classes = tuple(json.loads(meta.get(META_CLASSES, "[]")))
+    if conditions and meta[META_VERSION] == "1":
+        raise ContractError("condition inputs need contract version 2")
+    unknown = [c for c in conditions if c not in CONDITIONS]
+    if unknown:
+        raise ContractError(f"unknown conditions {unknown}; expected some of {list(CONDITIONS)}")
+    expected = {Z_INPUT, *(name for c in conditions for name in CONDITIONS[c])}
+    if set(inputs) != expected:
+        raise ContractError(f"a one-shot generator with conditions {list(conditions)} takes the inputs "
+                            f"{sorted(expected)}; found {sorted(inputs)}")
+    if ("class" in conditions) != bool(classes):
+        raise ContractError(f"a generator that takes a class must name its classes in {META_CLASSES}")
     if SAMPLE_OUTPUT not in outputs:
         raise ContractError(f"a generator must output {SAMPLE_OUTPUT!r}; found {sorted(outputs)}")
     z = inputs[Z_INPUT]
@@ -204,7 +247,15 @@ def validate_session(session: Any) -> GeneratorInfo:
                             f"metadata's sample shape); got {sample.type} {sample.shape}")
     if not _dim_is_dynamic(sample.shape[0]):
         raise ContractError("the sample's batch axis must be dynamic")
-    return GeneratorInfo(family, modality, kind, z_dim, shape, meta[META_VERSION], read_charset(meta))
+    if LABEL_INPUT in inputs and inputs[LABEL_INPUT].type != "tensor(int64)":
+        raise ContractError(f"input {LABEL_INPUT!r} must be int64 [batch]; got {inputs[LABEL_INPUT].type}")
+    if MASK_INPUT in inputs and inputs[MASK_INPUT].type != "tensor(uint8)":
+        raise ContractError(f"input {MASK_INPUT!r} must be uint8 [batch, *sample_shape]; got {inputs[MASK_INPUT].type}")
+    if VISIBLE_INPUT in inputs and inputs[VISIBLE_INPUT].type != sample.type:
+        raise ContractError(f"input {VISIBLE_INPUT!r} must have the sample's type {sample.type}; "
+                            f"got {inputs[VISIBLE_INPUT].type}")
+    return GeneratorInfo(family, modality, kind, z_dim, shape, meta[META_VERSION], read_charset(meta),
+                         conditions, classes)
 
 
 def validate_file(path: str | Path) -> GeneratorInfo | StepInfo:

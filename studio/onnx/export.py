@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from studio.atomic import atomic_write
-from studio.onnx.contract import SAMPLE_OUTPUT, Z_INPUT, generator_metadata, validate_session
+from studio.onnx.contract import CONDITIONS, SAMPLE_OUTPUT, Z_INPUT, generator_metadata, validate_session
 from studio.onnx.conv2d_pass import conv1d_as_conv2d
 from studio.onnx.options import cpu_session
 
@@ -33,6 +33,8 @@ def _quiet_export(*args: Any, **kwargs: Any) -> None:
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", DeprecationWarning)  # the tracing exporter announces its successor
+        # Several inputs share the batch axis: the dynamo exporter says it keeps one name for them.
+        warnings.filterwarnings("ignore", message="# The axis name")
         warnings.simplefilter("ignore", torch.jit.TracerWarning)  # python ints in an unrolled loop: intended
         # The tracing exporter says this of every GRU; studio.layers.gru gives it an initial state built from
         # the input's batch axis, and the parity checks run a batch size the example did not have.
@@ -131,31 +133,41 @@ def stable_draws(module: nn.Module, z: np.ndarray) -> np.ndarray:
 
 def export_generator(module: nn.Module, path: str | Path, *, family: str, modality: str, z_dim: int,
                      sample_shape: tuple[int, ...], parity_batch: int = 16, seed: int = 0,
-                     charset: str | None = None) -> dict[str, Any]:
+                     charset: str | None = None, conditions: tuple[str, ...] = (), classes: tuple[str, ...] = (),
+                     condition_example: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
     """Export a one-shot z -> sample generator, check it in ORT, then move it to ``path``.
 
-    Returns the parity report. Raises ExportParityError (leaving ``path`` untouched) on mismatch.
+    A conditional generator (``conditions``: names from the contract's CONDITIONS) takes its condition inputs
+    after z, in the contract's order; ``condition_example`` holds them for the parity batch ([parity_batch, ...]
+    each). Returns the parity report. Raises ExportParityError (leaving ``path`` untouched) on mismatch.
     """
     module = module.eval().cpu()
     batch = torch.export.Dim("batch", min=1, max=65536)
     report: dict[str, Any] = {}
+    names = [name for c in conditions for name in CONDITIONS[c]]
+    given = condition_example or {}
+    if sorted(given) != sorted(names):
+        raise ValueError(f"conditions {list(conditions)} need example inputs {names}; got {sorted(given)}")
 
     def write_checked(tmp: str) -> None:
         metadata = generator_metadata(family=family, modality=modality, z_dim=z_dim, sample_shape=sample_shape,
-                                      charset=charset)
-        export_onnx(module, (torch.randn(2, z_dim),), tmp, input_names=[Z_INPUT], output_names=[SAMPLE_OUTPUT],
-                    dynamic_shapes={"z": {0: batch}}, metadata=metadata)
+                                      charset=charset, conditions=conditions, classes=classes)
+        example = (torch.randn(2, z_dim), *(torch.from_numpy(given[name][:2]) for name in names))
+        export_onnx(module, example, tmp, input_names=[Z_INPUT, *names], output_names=[SAMPLE_OUTPUT],
+                    dynamic_shapes=tuple({0: batch} for _ in example), metadata=metadata)
         session = cpu_session(tmp)
         validate_session(session)
         z = np.random.default_rng(seed).standard_normal((parity_batch, z_dim), dtype=np.float32)
+        feeds = {Z_INPUT: z, **{name: given[name][:parity_batch] for name in names}}
         with torch.no_grad():
-            expected = module(torch.from_numpy(z)).numpy()
-        actual = session.run([SAMPLE_OUTPUT], {Z_INPUT: z})[0]
+            expected = module(*(torch.from_numpy(feeds[name]) for name in [Z_INPUT, *names])).numpy()
+        actual = session.run([SAMPLE_OUTPUT], feeds)[0]
         stable = stable_draws(module, z)
         report.update(check_parity(expected[stable], actual[stable]), unstable_draws=int((~stable).sum()))
         # Batch 1 too: a graph that only works for the example batch size is a broken export.
         first = int(np.flatnonzero(stable)[0])
-        check_parity(expected[first:first + 1], session.run([SAMPLE_OUTPUT], {Z_INPUT: z[first:first + 1]})[0])
+        check_parity(expected[first:first + 1],
+                     session.run([SAMPLE_OUTPUT], {k: v[first:first + 1] for k, v in feeds.items()})[0])
 
     atomic_write(path, write_checked)
     return {**report, "parity_batch": parity_batch}

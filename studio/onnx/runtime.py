@@ -14,7 +14,11 @@ import onnxruntime as ort
 
 from studio.onnx.contract import (
     CODES_INPUT,
+    LABEL_INPUT,
+    MASK_INPUT,
+    NOT_GIVEN_LABEL,
     SAMPLE_OUTPUT,
+    VISIBLE_INPUT,
     Z_INPUT,
     GeneratorInfo,
     StepInfo,
@@ -32,6 +36,14 @@ _dlls_preloaded = False
 
 class GeneratorUnavailable(RuntimeError):
     """A generator file is missing, corrupt or breaks the contract."""
+
+
+class ConditionError(ValueError):
+    """A condition the generator cannot take (an unknown class, a region of the wrong shape): the message says
+    what it can take."""
+
+
+_NUMPY_TYPES = {"tensor(uint8)": np.uint8, "tensor(int64)": np.int64, "tensor(float)": np.float32}
 
 
 def _preload_cuda_libraries() -> None:
@@ -163,14 +175,67 @@ class OnnxGenerator(_ServedGenerator):
         assert self.info.z_dim is not None
         return self.info.z_dim
 
-    def run(self, z: np.ndarray) -> np.ndarray:
-        """Samples for the noise ``z`` float32 [n, z_dim]."""
-        return self.session.run([SAMPLE_OUTPUT], {Z_INPUT: np.ascontiguousarray(z, dtype=np.float32)})[0]
+    @property
+    def conditions(self) -> tuple[str, ...]:
+        """The conditions the file takes ("class", "region"); () for an unconditional generator."""
+        return self.info.conditions
 
-    def sample(self, n: int, seed: int = 0, batch_size: int = 500, temperature: float = 1.0) -> np.ndarray:
-        """``n`` samples for ``seed``; the same seed always gives the same samples."""
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.info.classes
+
+    def condition_feeds(self, n: int, label: int | np.ndarray | None = None, mask: np.ndarray | None = None,
+                        visible: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """The condition inputs for ``n`` samples. ``label``: one class index for all, or int [n]; None or -1 is
+        any class. ``mask`` (1 = given) and ``visible``: one sample-shaped array for all, or [n, *sample_shape].
+        A condition the caller leaves out is fed as "not given"; one the file cannot take raises ConditionError."""
+        shape = self.info.sample_shape
+        feeds: dict[str, np.ndarray] = {}
+        if label is not None and np.any(np.asarray(label) != NOT_GIVEN_LABEL) and not self.info.takes("class"):
+            raise ConditionError(f"{self.path.parent.name} cannot be asked for a class; pick a class-conditional "
+                                 "model or leave the class at any")
+        if mask is not None and np.any(mask) and not self.info.takes("region"):
+            raise ConditionError(f"{self.path.parent.name} cannot complete a sample; pick a model that completes")
+        if self.info.takes("class"):
+            labels = np.broadcast_to(np.asarray(NOT_GIVEN_LABEL if label is None else label, dtype=np.int64), (n,))
+            bad = labels[(labels < NOT_GIVEN_LABEL) | (labels >= len(self.classes))]
+            if bad.size:
+                raise ConditionError(f"class {int(bad[0])} is unknown: choose 0-{len(self.classes) - 1} "
+                                     f"({', '.join(self.classes)}) or -1 for any")
+            feeds[LABEL_INPUT] = np.ascontiguousarray(labels)
+        if self.info.takes("region"):
+            dtype = self._visible_dtype
+            for name, value in (("mask", mask), ("visible", visible)):
+                if value is not None and tuple(np.shape(value))[-len(shape):] != shape:
+                    raise ConditionError(f"the {name} must have the sample's shape {list(shape)}; got "
+                                         f"{list(np.shape(value))}")
+            given = np.zeros(shape, np.uint8) if mask is None else (np.asarray(mask) != 0).astype(np.uint8)
+            values = np.zeros(shape, dtype) if visible is None else np.asarray(visible).astype(dtype)
+            feeds[MASK_INPUT] = np.ascontiguousarray(np.broadcast_to(given, (n, *shape)))
+            feeds[VISIBLE_INPUT] = np.ascontiguousarray(np.broadcast_to(values, (n, *shape)))
+        return feeds
+
+    @property
+    def _visible_dtype(self) -> type:
+        return next(_NUMPY_TYPES[i.type] for i in self.session.get_inputs() if i.name == VISIBLE_INPUT)
+
+    def run(self, z: np.ndarray, **conditions: np.ndarray) -> np.ndarray:
+        """Samples for the noise ``z`` float32 [n, z_dim]; ``conditions`` as ``condition_feeds`` takes them."""
+        z = np.ascontiguousarray(z, dtype=np.float32)
+        feeds = self.condition_feeds(len(z), **conditions) if (self.conditions or conditions) else {}
+        return self.session.run([SAMPLE_OUTPUT], {Z_INPUT: z, **feeds})[0]
+
+    def sample(self, n: int, seed: int = 0, batch_size: int = 500, temperature: float = 1.0,
+               label: int | np.ndarray | None = None, mask: np.ndarray | None = None,
+               visible: np.ndarray | None = None) -> np.ndarray:
+        """``n`` samples for ``seed``; the same seed always gives the same samples. ``label``, ``mask`` and
+        ``visible`` steer a conditional file (see ``condition_feeds``); per-sample arrays are split with z."""
         z = seeded_noise(n, self.z_dim, seed) * np.float32(temperature)
-        parts = [self.run(z[i : i + batch_size]) for i in range(0, n, batch_size)]
+        given = label is not None or mask is not None or visible is not None
+        feeds = self.condition_feeds(n, label, mask, visible) if (self.conditions or given) else {}
+        parts = [self.session.run([SAMPLE_OUTPUT], {Z_INPUT: z[i : i + batch_size],
+                                                    **{k: v[i : i + batch_size] for k, v in feeds.items()}})[0]
+                 for i in range(0, n, batch_size)]
         return np.concatenate(parts, axis=0)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from studio.onnx.contract import REQUIRED_META, SAMPLE_OUTPUT
+from studio.onnx.contract import META_CONDITIONS, REQUIRED_META, SAMPLE_OUTPUT
 from studio.onnx.options import file_facts
 from studio.onnx.runtime import (
     AutoregressiveGenerator,
@@ -44,6 +44,8 @@ class ServedModel:
     problem: str | None = None  # why it cannot be served; None while it can (opened or not yet)
     opened: OnnxGenerator | AutoregressiveGenerator | None = None
     opener: Callable[[ServedModel], None] | None = field(default=None, repr=False)  # opens it on first use
+    #: the contract's conditions its file takes ("class", "region"), read from its metadata without opening it
+    conditions: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -139,6 +141,11 @@ class ModelRegistry:
         missing = [key for key in REQUIRED_META if key not in metadata]
         if missing:
             model.problem = f"{path} is not a readable ONNX generator (its metadata lacks {', '.join(missing)})"
+            return
+        try:
+            model.conditions = tuple(json.loads(metadata.get(META_CONDITIONS, "[]")))
+        except ValueError:
+            model.problem = f"{path} is not a readable ONNX generator (its {META_CONDITIONS} is not a JSON list)"
 
     def _open(self, model: ServedModel) -> None:
         """Open (or reopen) the model's file; one opening per model at a time, others wait for it."""

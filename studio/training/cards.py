@@ -92,7 +92,12 @@ def registered_card(modality: Modality, entry: dict[str, Any], root: Path, metri
     recipes = modality.recipes()
     config = json.loads(manifest.path_of(entry, "config", root).read_text())
     return card_text(entry=entry, config=config, metrics=metrics, schema=modality.schema,
-                     description=recipes.RECIPES[entry["family"]].description, provenance=recipes.PROVENANCE)
+                     description=recipes.RECIPES[recipe_key(config)].description, provenance=recipes.PROVENANCE)
+
+
+def recipe_key(config: dict[str, Any]) -> str:
+    """The key of the recipe a config was resolved from: the family, or family-variant."""
+    return f"{config['family']}-{config['variant']}" if config.get("variant") else config["family"]
 
 
 def write_card(path: Path, **fields: Any) -> None:

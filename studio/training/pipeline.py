@@ -36,6 +36,9 @@ def parse_args(family: str, modalities: Sequence[Modality], argv: list[str] | No
     parser.add_argument("--modality", required=True, choices=[m.name for m in modalities],
                         help="which data the generator learns (required)")
     parser.add_argument("--preset", default="cpu", choices=PRESET_NAMES, help=f"{PRESET_HELP} (default: cpu)")
+    parser.add_argument("--variant", default="",
+                        help="train a variant registered beside the family's model, e.g. `steer` (the image VAE "
+                             "that draws a class or completes a picture; default: the family's own model)")
     parser.add_argument("--steps", type=int, default=None, help="override the preset's number of steps "
                                                                 "(default: the preset's)")
     parser.add_argument("--data-dir", default=None, help="folder holding the data set (default: the installed one)")
@@ -113,6 +116,8 @@ def register(entry_dir: Path, out_root: Path, *, modality: Modality, recipe: Rec
     atomic_write_json(entry_dir / "config.json", config)
     atomic_write_json(entry_dir / "metrics.json", metrics)
     command = f"python scripts/train_{recipe.family}.py --modality {config['modality']} --preset {config['preset']}"
+    if recipe.variant:
+        command += f" --variant {recipe.variant}"
     entry = {
         "id": model_id, "family": recipe.family, "modality": config["modality"], "kind": exported["kind"],
         "onnx": f"{model_id}/generator.onnx", "sha256": manifest.sha256_of(exported["onnx"]),
@@ -140,9 +145,12 @@ def run(family: str, modalities: Sequence[Modality], argv: list[str] | None = No
 
     modality = next(m for m in modalities if m.name == args.modality)
     recipes = modality.recipes()
-    recipe = recipes.RECIPES.get(family)
+    key = f"{family}-{args.variant}" if args.variant else family
+    recipe = recipes.RECIPES.get(key)
     if recipe is None:
-        raise SystemExit(f"error: there is no {family} recipe for --modality {modality.name}")
+        variants = [k.split("-", 1)[1] for k in recipes.RECIPES if k.startswith(f"{family}-")]
+        raise SystemExit(f"error: there is no {key} recipe for --modality {modality.name}"
+                         + (f"; its variants: {', '.join(variants)}" if variants else ""))
     config = resolve(recipe, modality.name, args.preset, args.steps)
     commit = manifest.git_commit()  # the code that trains, read before a long run lets HEAD move
     out_root = Path(args.out_dir) if args.out_dir else (

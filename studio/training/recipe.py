@@ -37,6 +37,13 @@ class Recipe:
     description: str  # for the model card
     #: (config, data, device) -> the stages in order; None: one stage over data["train_tensor"]
     stages: Callable[[dict[str, Any], dict[str, Any], str], Iterator[Stage]] | None = None
+    #: "" for a family's main recipe; a name for a variant registered beside it (id <modality>-<family>-<variant>)
+    variant: str = ""
+
+    @property
+    def name(self) -> str:
+        """The recipe's key in its modality's RECIPES: the family, or family-variant."""
+        return f"{self.family}-{self.variant}" if self.variant else self.family
 
 
 def resolve(recipe: Recipe, modality: str, preset: str, steps: int | None = None) -> dict[str, Any]:
@@ -50,7 +57,9 @@ def resolve(recipe: Recipe, modality: str, preset: str, steps: int | None = None
         for loop in [config["loop"]] + [v["loop"] for v in config.values() if isinstance(v, dict) and "loop" in v]:
             loop["steps"] = steps
     config.update({"family": recipe.family, "modality": modality, "preset": preset,
-                   "id": f"{modality}-{recipe.family}"})
+                   "id": f"{modality}-{recipe.name}"})
+    if recipe.variant:
+        config["variant"] = recipe.variant
     return config
 
 

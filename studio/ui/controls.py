@@ -48,6 +48,64 @@ class LooseDropdown(gr.Dropdown):
         return payload
 
 
+class LooseCheckboxGroup(gr.CheckboxGroup):
+    """Ticks whose value reaches the handler as sent (see LooseSlider): the handler names what it expects."""
+
+    is_template = True
+
+    def preprocess(self, payload: Any) -> Any:
+        return payload
+
+
+#: What a picture input hands its handler when the payload cannot be read (an API call sent text, a number or a
+#: file outside the app's uploads): the handler answers with what to send instead.
+UNREADABLE = "<unreadable>"
+
+
+class _CheckedInPreprocess:
+    """Gradio checks a picture input's payload against the component's data model before the handler runs, and
+    answers a malformed one with a hidden exception. These inputs check it in ``preprocess`` instead, so an
+    unreadable payload reaches the handler as UNREADABLE."""
+
+    payload_model: Any  # the data model gradio would have checked
+    gradio_class: type  # the gradio component whose browser side it uses
+
+    def get_block_name(self) -> str:
+        return self.gradio_class.__name__.lower()
+
+    def get_block_class(self) -> str:
+        return self.gradio_class.__name__.lower()
+
+    @property
+    def data_model(self) -> None:  # read by gradio's own check, which is skipped when this is None
+        return None
+
+    def api_info(self) -> dict[str, Any]:
+        schema = self.payload_model.model_json_schema()
+        schema["additional_description"] = schema.pop("description", None)
+        return schema
+
+    def preprocess(self, payload: Any) -> Any:
+        if payload is None:
+            return None
+        try:
+            return super().preprocess(self.payload_model.model_validate(payload, context={"validate_meta": True}))
+        except Exception:  # noqa: BLE001 - any malformed payload is the same answer: unreadable
+            return UNREADABLE
+
+
+class CheckedImage(_CheckedInPreprocess, gr.Image):
+    """An image upload whose unreadable payload reaches the handler as UNREADABLE."""
+
+    payload_model, gradio_class = gr.Image.data_model, gr.Image
+
+
+class CheckedImageEditor(_CheckedInPreprocess, gr.ImageEditor):
+    """A painting canvas whose unreadable payload reaches the handler as UNREADABLE."""
+
+    payload_model, gradio_class = gr.ImageEditor.data_model, gr.ImageEditor
+
+
 #: Runs in the browser: a fresh random seed without a round trip to the server.
 RANDOM_SEED_JS = f"() => Math.floor(Math.random() * {MAX_SEED})"
 

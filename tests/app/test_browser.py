@@ -239,3 +239,35 @@ def test_evaluate_tab_judge_compare_and_leaderboard_for_every_modality(app_serve
             expect(page.locator(f"#eval-{name}-board")).to_contain_text(f"{name}-", timeout=20_000)
             expect(page.locator(f"#eval-{name}-reading")).to_contain_text("pairwise votes")
         browser.close()
+
+
+@pytest.mark.skipif("image-vae-steer" not in served_ids("image"), reason="no image model completes pictures yet")
+def test_paint_a_region_and_get_completions(app_server):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(app_server["url"], wait_until="domcontentloaded")
+        page.locator("#complete-canvas button[aria-label='Brush']").click()
+        canvas = page.locator("#complete-canvas canvas").first
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        assert box, "the painting canvas is not shown"
+        # A brush stroke across the upper part of the picture (shown at the canvas's centre); painting picks
+        # "my strokes" by itself.
+        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(cx - 120, cy - 60)
+        page.mouse.down()
+        for step in range(1, 11):
+            page.mouse.move(cx - 120 + 24 * step, cy - 60, steps=3)
+        page.mouse.up()
+        expect(page.locator("#complete-region input[value='my strokes']")).to_be_checked(timeout=10_000)
+        page.locator("#complete-run").click()
+        expect(page.locator("#complete-note")).to_contain_text("pixels hidden", timeout=30_000)
+        page.wait_for_function("() => { const i = document.querySelector('#complete-result img');"
+                               " return i && i.complete && i.naturalWidth > 0; }", timeout=30_000)
+        note = page.locator("#complete-note").inner_text()
+        hidden = int(re.search(r"(\d+) of 784 pixels hidden", note).group(1))
+        assert 0 < hidden < 784
+        browser.close()

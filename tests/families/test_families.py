@@ -64,7 +64,7 @@ def test_trains_exports_and_matches_onnx_runtime(family, modality, tiny_export):
     process, path, report = done.process, done.folder / "generator.onnx", done.report["parity"]
     assert report["share_differing"] <= 0.01 or report["samples_differing"] <= 2  # 2 of 16: see check_parity
     info = validate_file(path)
-    assert (info.family, info.modality, info.z_dim) == (family, modality, process.z_dim)
+    assert (info.family, info.modality, info.z_dim) == (process.family, modality, process.z_dim)
     # The served runtime reproduces PyTorch for a batch size the export never saw.
     gen = OnnxGenerator(path, device="cpu")
     z = np.random.default_rng(1).standard_normal((5, process.z_dim), dtype=np.float32)

@@ -1,0 +1,73 @@
+"""The image VAE that steers (VAEAC with a class): its export head and its training preview."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from studio.families.vaeac import VAEACProcess, frozen
+from studio.image.codec import save_image_grid
+from studio.image.masks import preset_mask
+
+
+class SteeredImageGenerator(nn.Module):
+    """The exported generator: (z [B, latent + 1], label [B], mask uint8 [B, 28, 28, 1], visible uint8
+    [B, 28, 28, 1]) -> uint8 [B, 28, 28, 1]. With any pixel given it draws z from the prior network; else from
+    the asked class's mixture, or (label -1) the nothing-given mixture. Given pixels are copied through."""
+
+    def __init__(self, process: VAEACProcess):
+        super().__init__()
+        self.condition, self.decoder = frozen(process.condition), frozen(process.decoder)
+        self.any_prior, self.class_prior = frozen(process.any_prior), frozen(process.class_prior)
+        self.latent = process.latent
+        # Before the mixtures are fitted (previews during training) every draw comes from the prior network.
+        self.mixtures = bool(process.any_prior.fitted)
+
+    def forward(self, z: torch.Tensor, label: torch.Tensor | None = None, mask: torch.Tensor | None = None,
+                visible: torch.Tensor | None = None) -> torch.Tensor:
+        n = z.shape[0]
+        if label is None:  # nothing given (PyTorch callers only: the ONNX graph takes all four inputs)
+            label = torch.full((n,), -1, dtype=torch.int64)
+        if mask is None or visible is None:
+            mask = visible = torch.zeros(n, 28, 28, 1, dtype=torch.uint8)
+        given = mask.permute(0, 3, 1, 2).to(torch.float32)  # (B, 1, 28, 28)
+        image = visible.permute(0, 3, 1, 2).to(torch.float32) / 127.5 - 1.0  # (B, 1, 28, 28)
+        p_mean, p_logvar, skips = self.condition(label, given, image)
+        from_region = p_mean + z[:, : self.latent] * torch.exp(0.5 * p_logvar)  # (B, latent)
+        from_class = self.class_prior(z, label)
+        from_any = self.any_prior(z)
+        region_given = given.flatten(1).amax(1, keepdim=True) > 0  # (B, 1)
+        chosen = torch.where(region_given, from_region, torch.where(label[:, None] >= 0, from_class, from_any)) \
+            if self.mixtures else from_region
+        mean = self.decoder(chosen, skips)[0]  # (B, 1, 28, 28) in [-1, 1]
+        drawn = ((mean + 1.0) * 127.5).round().clamp(0.0, 255.0).permute(0, 2, 3, 1).to(torch.uint8)
+        return torch.where(mask > 0, visible, drawn)  # (B, 28, 28, 1)
+
+
+PREVIEW_SEED = 0
+
+
+@torch.no_grad()
+def save_steering_preview(process: VAEACProcess, path: Path) -> None:
+    """Three rows of class-conditional draws (one column per class), then for ten test images: the picture
+    with its bottom half hidden (grey) and two completions."""
+    generator = SteeredImageGenerator(process).eval()
+    classes = len(process.classes)
+    rng = np.random.default_rng(PREVIEW_SEED)
+    z = torch.from_numpy(rng.standard_normal((3 * classes, process.z_dim), dtype=np.float32))
+    label = torch.arange(classes).repeat(3)
+    rows = [generator(z, label).numpy()]
+    if process.eval_data is not None:
+        x = process.eval_data[0][:classes]  # (10, 1, 28, 28) in [-1, 1]
+        visible = ((x + 1) * 127.5).round().clamp(0, 255).permute(0, 2, 3, 1).to(torch.uint8)
+        mask = torch.from_numpy(np.broadcast_to(preset_mask("bottom half"), visible.shape).copy())
+        shown = torch.where(mask > 0, visible, torch.full_like(visible, 128))
+        rows.append(shown.numpy())
+        for _ in range(2):
+            z = torch.from_numpy(rng.standard_normal((classes, process.z_dim), dtype=np.float32))
+            rows.append(generator(z, torch.full((classes,), -1), mask, visible).numpy())
+
+    save_image_grid(np.concatenate(rows), path, columns=classes)
