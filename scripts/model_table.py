@@ -127,6 +127,13 @@ def main() -> None:
             if at_one:
                 print("\nEach cell: at the default sampling (chosen on validation data) / at temperature 1.\n")
                 print("\n".join(at_one))
+            steered = {e["id"]: m["steering"] for e in chosen
+                       if (m := json.loads(manifest.path_of(e, "metrics", root).read_text())).get("steering")}
+            if steered and modality.name == "image":
+                from studio.image.steering import steering_rows
+
+                print("\nSteering (`python scripts/evaluate.py <id>`; docs/metrics.md explains each row):\n")
+                print("\n".join(steering_rows(steered)))
     for name, key, what in (("metrics.json", "test_accuracy", "Reference classifier test accuracy"),
                             ("text_metrics.json", "valid_bits_per_char", "Reference character model, bits/char "
                                                                           "on held-out lines")):

@@ -122,6 +122,66 @@ VAE = Recipe(
     })
 
 
+def labelled_stages(build: Any) -> Any:
+    """Stages of one process built by ``build(config, data)`` over (image, label) batches."""
+
+    def stages(config: dict[str, Any], data: dict[str, Any], device: str) -> Iterator[Stage]:
+        seed = config["loop"].get("seed", 0)
+        images = random_batches(data["train_tensor"], config["batch_size"], seed, device)
+        labels = random_batches(data["train_labels"], config["batch_size"], seed, device)  # same seed: same rows
+        yield "", build(config, data), lambda step: (images(step), labels(step)), config["loop"]
+
+    return stages
+
+
+def labelled_example(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A random (image [n, 1, 28, 28], label [n]) batch shaped like the labelled training data."""
+    return torch.rand(n, 1, 28, 28) * 2 - 1, torch.randint(0, 10, (n,))
+
+
+# --- GAN that steers: a class, a region to complete, or nothing -------------------------------------------
+def build_steered_gan(config: dict[str, Any], data: dict[str, Any] | None = None) -> GenerativeProcess:
+    from studio.families.cgan import ConditionalGANProcess
+    from studio.image.data import CLASS_NAMES
+    from studio.image.masks import training_masks
+    from studio.image.networks import cgan
+    from studio.image.steer import SteeredGANImage, save_steering_preview
+
+    m, classes = config["model"], len(CLASS_NAMES)
+    return ConditionalGANProcess(
+        cgan.Generator(m["z_dim"], m["g_width"], classes), cgan.Discriminator(m["d_width"], classes),
+        classes=CLASS_NAMES, masks=training_masks, export_head=SteeredGANImage, example=labelled_example,
+        label_drop=config["label_drop"], mode_seeking=config.get("mode_seeking", 0.0), modality="image",
+        z_dim=m["z_dim"], sample_shape=IMAGE_SHAPE,
+        lr_g=config["lr_g"], lr_d=config["lr_d"], preview_fn=save_steering_preview,
+        calibration_data=(data["train_tensor"], data["train_labels"]) if data else None,
+        eval_data=(data["test_tensor"], data["test_labels"]) if data else None,
+    )
+
+
+STEERED_GAN = Recipe(
+    "gan", build_steered_gan, stages=labelled_stages(build_steered_gan), variant="steer",
+    description="The DCGAN-style generator and spectrally normalised discriminator of image-gan, made to steer: "
+                "the generator reads a class (joined to the noise) and the visible pixels (through a small "
+                "convolutional encoder feeding every scale) and copies the given pixels through; the "
+                "discriminator judges the finished picture with its mask and scores the class by projection "
+                "(Miyato & Koyama 2018). Each step keeps a region drawn from a family of shapes that includes "
+                "none of the picture, and drops the class half of the time. Hinge loss, TTUR, EMA generator, and "
+                "the mode-seeking term of Mao et al. (2019) so the noise keeps changing what is drawn.",
+    presets={
+        "tiny": {"model": {"z_dim": 16, "g_width": 4, "d_width": 4}, "batch_size": 16, "lr_g": 2e-4, "lr_d": 4e-4,
+                 "label_drop": 0.5, "mode_seeking": 1.0, "loop": LOOP_TINY, "eval_samples": 500},
+        "cpu": {"model": {"z_dim": 64, "g_width": 32, "d_width": 32}, "batch_size": 64, "lr_g": 2e-4, "lr_d": 4e-4,
+                "label_drop": 0.5, "mode_seeking": 1.0,
+                "loop": {"steps": 4400, "ckpt_every": 250, "log_every": 10, "preview_every": 250,
+                         "warmup_steps": 100, "ema_decay": 0.999}, "eval_samples": 10_000},
+        "gpu": {"model": {"z_dim": 128, "g_width": 64, "d_width": 64}, "batch_size": 128, "lr_g": 2e-4,
+                "lr_d": 4e-4, "label_drop": 0.5, "mode_seeking": 1.0,
+                "loop": {"steps": 30_000, "ckpt_every": 1000, "log_every": 20, "preview_every": 1000,
+                         "warmup_steps": 500, "ema_decay": 0.9995}, "eval_samples": 10_000},
+    })
+
+
 # --- VAE that steers: a class, a region to complete, or nothing -------------------------------------------
 def build_steered_vae(config: dict[str, Any], data: dict[str, Any] | None = None) -> GenerativeProcess:
     from studio.families.vaeac import VAEACProcess
@@ -132,16 +192,12 @@ def build_steered_vae(config: dict[str, Any], data: dict[str, Any] | None = None
     from studio.layers.likelihoods import discretized_logistic_log_prob
 
     m, classes = config["model"], len(CLASS_NAMES)
-
-    def example(n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return torch.rand(n, 1, 28, 28) * 2 - 1, torch.randint(0, classes, (n,))
-
     return VAEACProcess(
         vaeac.ConditionNet(m["z_dim"], m["width"], classes), vaeac.ProposalNet(m["z_dim"], m["width"], classes),
         vaeac.Decoder(m["z_dim"], m["width"]),
         modality="image", z_dim=m["z_dim"], sample_shape=IMAGE_SHAPE, classes=CLASS_NAMES,
         log_prob=lambda x, out: discretized_logistic_log_prob(x, *out), masks=training_masks,
-        export_head=SteeredImageGenerator, example=example, lr=config["lr"],
+        export_head=SteeredImageGenerator, example=labelled_example, lr=config["lr"],
         kl_warmup_steps=config["kl_warmup_steps"], label_drop=config["label_drop"],
         prior_components=config["prior_components"], class_components=config["class_components"],
         eval_data=(data["test_tensor"], data["test_labels"]) if data else None,
@@ -150,16 +206,8 @@ def build_steered_vae(config: dict[str, Any], data: dict[str, Any] | None = None
     )
 
 
-def labelled_stages(config: dict[str, Any], data: dict[str, Any], device: str) -> Iterator[Stage]:
-    """One stage over (image, label) batches."""
-    seed = config["loop"].get("seed", 0)
-    images = random_batches(data["train_tensor"], config["batch_size"], seed, device)
-    labels = random_batches(data["train_labels"], config["batch_size"], seed, device)  # the same rows: same seed
-    yield "", build_steered_vae(config, data), lambda step: (images(step), labels(step)), config["loop"]
-
-
 STEERED_VAE = Recipe(
-    "vae", build_steered_vae, stages=labelled_stages, variant="steer",
+    "vae", build_steered_vae, stages=labelled_stages(build_steered_vae), variant="steer",
     description="A VAE with arbitrary conditioning (VAEAC, Ivanov et al. 2019) and a class label: a prior "
                 "network reads what is given (a class, and/or visible pixels and where they are), a proposal "
                 "network also reads the whole image, and a decoder with skip connections from the prior network "
@@ -278,4 +326,4 @@ TRANSFORMER = Recipe(
                          "eval_every": 5000, "warmup_steps": 1000}, "eval_samples": 10_000},
     })
 
-RECIPES = {r.name: r for r in (GAN, VAE, STEERED_VAE, FLOW, TRANSFORMER)}
+RECIPES = {r.name: r for r in (GAN, STEERED_GAN, VAE, STEERED_VAE, FLOW, TRANSFORMER)}

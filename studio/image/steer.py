@@ -50,11 +50,34 @@ class SteeredImageGenerator(nn.Module):
 PREVIEW_SEED = 0
 
 
+class SteeredGANImage(nn.Module):
+    """A steering GAN generator as served: (z, label, mask uint8 [B, 28, 28, 1], visible uint8) -> uint8
+    [B, 28, 28, 1], the given pixels copied through exactly."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, z: torch.Tensor, label: torch.Tensor | None = None, mask: torch.Tensor | None = None,
+                visible: torch.Tensor | None = None) -> torch.Tensor:
+        n = z.shape[0]
+        if label is None:  # nothing given (PyTorch callers only: the ONNX graph takes all four inputs)
+            label = torch.full((n,), -1, dtype=torch.int64)
+        if mask is None or visible is None:
+            mask = visible = torch.zeros(n, 28, 28, 1, dtype=torch.uint8)
+        given = mask.permute(0, 3, 1, 2).to(torch.float32)  # (B, 1, 28, 28)
+        image = visible.permute(0, 3, 1, 2).to(torch.float32) / 127.5 - 1.0
+        x = self.net(z, label, given, image)  # (B, 1, 28, 28) in [-1, 1]
+        drawn = ((x + 1.0) * 127.5).round().clamp(0.0, 255.0).permute(0, 2, 3, 1).to(torch.uint8)
+        return torch.where(mask > 0, visible, drawn)
+
+
 @torch.no_grad()
-def save_steering_preview(process: VAEACProcess, path: Path) -> None:
+def save_steering_preview(process: nn.Module, path: Path) -> None:
     """Three rows of class-conditional draws (one column per class), then for ten test images: the picture
-    with its bottom half hidden (grey) and two completions."""
-    generator = SteeredImageGenerator(process).eval()
+    with its bottom half hidden (grey) and two completions. ``process`` is a steering process whose
+    ``export_module()`` is the served generator."""
+    generator = process.export_module().eval()
     classes = len(process.classes)
     rng = np.random.default_rng(PREVIEW_SEED)
     z = torch.from_numpy(rng.standard_normal((3 * classes, process.z_dim), dtype=np.float32))

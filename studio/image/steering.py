@@ -145,3 +145,21 @@ def real_steering(reference: ImageReference, data_dir: str | None = None) -> dic
     return {"class_accuracy": float((reference.embed(images)[1] == labels).mean()),
             "cas": classification_accuracy_score(train.images[picked][..., None], train.labels[picked], images,
                                                  labels)}
+
+
+def steering_rows(steered: dict[str, dict[str, Any]]) -> list[str]:
+    """A Markdown table of recorded steering numbers: one row per number, one column per model id."""
+
+    def cell(steering: dict[str, Any], region: str | None, key: str, form: str) -> str:
+        values = steering.get("completion", {}).get(region, {}) if region else steering
+        return format(values[key], form) if key in values else "-"
+
+    lines = [("class accuracy", None, "class_accuracy", ".2f"), ("CAS", None, "cas", ".2f")]
+    for region in PRESETS:
+        lines += [(f"agreement, {region} hidden", region, "agreement", ".2f"),
+                  ("… filled with the training mean", region, "agreement_mean_fill", ".2f"),
+                  (f"spread, {region} hidden", region, "spread", ".1f")]
+    lines += [(f"given pixels kept, {region} hidden", region, "kept", ".0%") for region in PRESETS]
+    rows = ["| | " + " | ".join(steered) + " |", "|---" * (1 + len(steered)) + "|"]
+    return rows + [f"| {name} | " + " | ".join(cell(v, region, key, form) for v in steered.values()) + " |"
+                   for name, region, key, form in lines]

@@ -414,7 +414,7 @@ def reference_accuracy() -> str:
 
 def steering_table(registry: ModelRegistry) -> str:
     """Markdown: how each image model steers (recorded by its protocol), or which cannot."""
-    from studio.image.masks import PRESETS
+    from studio.image.steering import steering_rows
 
     head = ("### Steering\nA class asked for, and pictures completed, on the Fashion-MNIST test set "
             "(`python scripts/evaluate.py <id>` recomputes these; docs/metrics.md explains them). *Class accuracy*: "
@@ -425,20 +425,7 @@ def steering_table(registry: ModelRegistry) -> str:
     steered = {m: registry.get(m).metrics["steering"] for m in registry.ids("image")
                if registry.get(m).metrics.get("steering")}
     cannot = [m for m in registry.ids("image") if m not in steered]
-
-    def cell(steering: dict, region: str | None, key: str, form: str) -> str:
-        values = steering.get("completion", {}).get(region, {}) if region else steering
-        return format(values[key], form) if key in values else "-"
-
-    lines = [("class accuracy", None, "class_accuracy", ".2f"), ("CAS", None, "cas", ".2f")]
-    for region in PRESETS:
-        lines += [(f"agreement, {region} hidden", region, "agreement", ".2f"),
-                  ("… filled with the training mean", region, "agreement_mean_fill", ".2f"),
-                  (f"spread, {region} hidden", region, "spread", ".1f")]
-    lines += [(f"given pixels kept, {region} hidden", region, "kept", ".0%") for region in PRESETS]
-    rows = ["| | " + " | ".join(steered) + " |", "|---" * (1 + len(steered)) + "|"]
-    rows += [f"| {name} | " + " | ".join(cell(v, region, key, form) for v in steered.values()) + " |"
-             for name, region, key, form in lines]
+    rows = steering_rows(steered)
     if not steered:
         return head + "No image model registered here steers yet."
     tail = f"\n\nDraw from noise only (no class, no completion): {', '.join(cannot)}." if cannot else ""
