@@ -7,8 +7,12 @@ strokes and scattered pixels, so one model serves generation, the presets and a 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # training only: the app (which serves without torch) reads the presets
+    import torch
 
 SIDE = 28
 
@@ -37,6 +41,8 @@ TRAINING_MIX = (("all hidden", 0.3), ("half", 0.2), ("square", 0.15), ("rectangl
 
 def training_masks(n: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """float [n, 1, 28, 28] masks drawn from the training mix (1 = given)."""
+    import torch
+
     g = generator
     kinds = torch.multinomial(torch.tensor([p for _, p in TRAINING_MIX]), n, replacement=True, generator=g)  # (n,)
     masks = torch.ones(n, 1, SIDE, SIDE)
