@@ -94,7 +94,12 @@ class ConditionalGANProcess(GANProcess):
         net.train()
         gen = torch.Generator().manual_seed(seed)
         device = next(net.parameters()).device
-        x_all, y_all = self.calibration_data if self.calibration_data is not None else self.example_batch(512)
+        if self.calibration_data is not None:
+            x_all, y_all = self.calibration_data
+        else:  # a process built without data (tests): a random batch, the same on every call
+            with torch.random.fork_rng():
+                torch.manual_seed(seed)
+                x_all, y_all = self.example_batch(512)
         for _ in range(batches):
             idx = torch.randint(len(x_all), (batch_size,), generator=gen)
             x, y = x_all[idx].to(device), y_all[idx].to(device)
