@@ -66,9 +66,12 @@ def check_sampling(protocol: Protocol, sampling: Mapping[str, Any] | None) -> di
 
 
 def evaluate(generator: Generator, protocol: Protocol, reference: Any, n_samples: int | None = None,
-             seed: int | None = None, sampling: Mapping[str, Any] | None = None) -> dict[str, Any]:
+             seed: int | None = None, sampling: Mapping[str, Any] | None = None,
+             steering: bool = True) -> dict[str, Any]:
     """Score ``n_samples`` samples of ``generator`` drawn with ``seed`` (the protocol's by default) and the
-    ``sampling`` settings (e.g. {"temperature": 0.9}; none: the model's plain draw, temperature 1)."""
+    ``sampling`` settings (e.g. {"temperature": 0.9}; none: the model's plain draw, temperature 1). A
+    conditional generator is also scored on how it steers, unless ``steering`` is False (a live re-score of
+    the unconditional numbers)."""
     if generator.info.modality != protocol.modality:
         raise ValueError(f"{generator.path} is a {generator.info.modality} generator, not a {protocol.modality} one")
     n = protocol.n_samples if n_samples is None else n_samples
@@ -82,7 +85,7 @@ def evaluate(generator: Generator, protocol: Protocol, reference: Any, n_samples
                     "sample_digest": sample_digest(samples), "sample_digest_n": min(n, DIGEST_SAMPLES)})
     if options:
         metrics["sampling"] = options
-    if protocol.steering is not None and getattr(generator, "conditions", ()):
+    if steering and protocol.steering is not None and getattr(generator, "conditions", ()):
         metrics["steering"] = protocol.steering(generator, reference, n)
     return metrics
 

@@ -84,7 +84,8 @@ def rescore(registry: ModelRegistry, modality: Modality, n_samples: int, seed: i
     for i, model_id in enumerate(ids):
         report(i / len(ids), desc=f"scoring {model_id} ({i + 1} of {len(ids)}, {n_samples:,} samples)")
         model = registry.get(model_id)
-        live[model_id] = evaluate(model.generator, protocol, reference, n_samples, seed, model.sampling)
+        live[model_id] = evaluate(model.generator, protocol, reference, n_samples, seed, model.sampling,
+                                  steering=False)  # the table compares the unconditional numbers
         release_free_memory()  # each model's samples and activations, before the next one's
     report(1.0, desc="done")
     return live
