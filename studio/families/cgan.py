@@ -23,9 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from studio.families.base import deep_copy_frozen
+from studio.families.conditions import MaskFn, condition_example, draw_conditions
 from studio.families.gan import GANProcess
-
-MaskFn = Callable[[int, torch.Generator | None], torch.Tensor]  # n -> float masks [n, *element shape], 1 = given
 
 
 class ConditionalGANProcess(GANProcess):
@@ -43,9 +42,7 @@ class ConditionalGANProcess(GANProcess):
     def _given(self, x: torch.Tensor, label: torch.Tensor,
                gen: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(label with some dropped to -1, masks [N, ...] with 1 where given) for a batch."""
-        given = self.masks(len(x), gen).to(x.device)
-        dropped = (torch.rand(len(x), generator=gen) < self.label_drop).to(x.device)
-        return torch.where(dropped, torch.full_like(label, -1), label), given
+        return draw_conditions(x, label, self.masks, self.label_drop, gen)
 
     def d_loss(self, batch: tuple[torch.Tensor, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
         x, label = batch
@@ -111,13 +108,7 @@ class ConditionalGANProcess(GANProcess):
         return self.export_head(self.calibrated_generator())
 
     def condition_example(self, n: int) -> dict[str, Any]:
-        import numpy as np
-
-        rng = np.random.default_rng(0)
-        shape = self.sample_shape()
-        mask = self.masks(n, torch.Generator().manual_seed(0)).numpy().reshape(n, *shape).astype(np.uint8)
-        return {"label": rng.integers(-1, len(self.classes), n).astype(np.int64), "mask": np.ascontiguousarray(mask),
-                "visible": rng.integers(0, 256, (n, *shape)).astype(np.uint8)}
+        return condition_example(n, self.masks, len(self.classes), self.sample_shape())
 
     @torch.no_grad()
     def write_preview(self, path: Path, step: int) -> None:

@@ -23,13 +23,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from studio.families.base import GenerativeProcess, Phase, deep_copy_frozen
+from studio.families.base import GenerativeProcess, Phase
+from studio.families.conditions import MaskFn, condition_example, draw_conditions
 from studio.layers.latent_prior import GaussianMixturePrior
 from studio.layers.likelihoods import bits_per_dim, gaussian_kl_between
 
 #: log p per element [N, *element shape] of the samples x under the decoder's output
 LogProb = Callable[[torch.Tensor, Any], torch.Tensor]
-MaskFn = Callable[[int, torch.Generator | None], torch.Tensor]  # n -> float masks [n, *element shape], 1 = given
 
 
 class ClassMixturePrior(nn.Module):
@@ -99,9 +99,7 @@ class VAEACProcess(GenerativeProcess):
 
     def loss(self, batch: tuple[torch.Tensor, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
         x, label = batch
-        given = self.masks(len(x), None).to(x.device)
-        dropped = torch.rand(len(x), device=x.device) < self.label_drop
-        label = torch.where(dropped, torch.full_like(label, -1), label)
+        label, given = draw_conditions(x, label, self.masks, self.label_drop)
         nll, kl, hidden = self.bound_terms(x, label, given)
         beta = min(1.0, step / self.kl_warmup_steps) if self.kl_warmup_steps else 1.0
         per_hidden = (nll + kl).sum() / hidden.sum().clamp_min(1.0)
@@ -162,8 +160,8 @@ class VAEACProcess(GenerativeProcess):
 
     @torch.no_grad()
     def likelihood_metrics(self, data: dict[str, Any]) -> dict[str, Any]:
-        """The bound on the test set with nothing given (comparable with the plain VAE's, against N(0, I)-free
-        prior network's Gaussian), in bits per element."""
+        """The bound on the test set with nothing given, in bits per element: taken against the prior
+        network's Gaussian, so it compares with the plain VAE's bound."""
         x, labels = data["test_tensor"], data["test_labels"]
         return {"likelihood": self.hidden_bits(x, torch.full_like(labels, -1), torch.zeros_like(x)),
                 "likelihood_unit": self.likelihood_unit, "likelihood_kind": "bound",
@@ -175,15 +173,7 @@ class VAEACProcess(GenerativeProcess):
         return self.export_head(self)
 
     def condition_example(self, n: int) -> dict[str, Any]:
-        import numpy as np
-
-        rng = np.random.default_rng(0)
-        given = self.masks(n, torch.Generator().manual_seed(0)).numpy()  # (n, *element) float
-        shape = self.sample_shape()
-        mask = np.ascontiguousarray(given.reshape(n, *shape).astype(np.uint8))
-        label = rng.integers(-1, len(self.classes), n).astype(np.int64)
-        visible = rng.integers(0, 256, (n, *shape)).astype(np.uint8)
-        return {"label": label, "mask": mask, "visible": visible}
+        return condition_example(n, self.masks, len(self.classes), self.sample_shape())
 
     def export(self, entry_dir: Path) -> dict[str, Any]:
         if not bool(self.any_prior.fitted):
@@ -195,6 +185,3 @@ class VAEACProcess(GenerativeProcess):
         if self.preview_fn is not None:
             self.preview_fn(self, path)
 
-
-def frozen(module: nn.Module) -> nn.Module:
-    return deep_copy_frozen(module).eval()

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from studio.image.codec import make_grid
+from studio.image.complete import HELD_OUT_FILE, held_out_pictures
 from studio.image.protocol import draw
-from studio.registry.manifest import HELDOUT_DIR
 from studio.registry.serving import ModelRegistry
 from studio.ui.inputs import generator_for
 from studio.ui.results import png_path
@@ -17,14 +15,12 @@ KIND = "image"  # the tab shows a picture
 SCALE = 8  # 28 px -> 224 px on screen
 #: The automatic metrics set beside the human verdict on the leaderboard.
 MAIN_METRICS = ("fd", "precision", "kl_to_uniform")
-REAL_FILE = HELDOUT_DIR / "images.npz"  # scripts/make_heldout_samples.py
+REAL_FILE = HELD_OUT_FILE  # scripts/make_heldout_samples.py writes it
 
 
-@functools.cache
 def real_images() -> np.ndarray:
     """Held-out test images, uint8 [N, 28, 28]."""
-    with np.load(REAL_FILE) as data:
-        return data["images"]
+    return held_out_pictures()[0][..., 0]
 
 
 def _picture(image: np.ndarray) -> str:

@@ -158,6 +158,15 @@ def read_charset(meta: dict[str, str]) -> str | None:
     return json.loads(meta[META_CHARSET]) if META_CHARSET in meta else None
 
 
+def check_conditions(conditions: tuple[str, ...], classes: tuple[str, ...]) -> None:
+    """Conditions are CONDITIONS names, and a file names its classes exactly when it takes a class."""
+    unknown = [c for c in conditions if c not in CONDITIONS]
+    if unknown:
+        raise ContractError(f"unknown conditions {unknown}; expected some of {list(CONDITIONS)}")
+    if ("class" in conditions) != bool(classes):
+        raise ContractError(f"a generator that takes a class must name its classes ({META_CLASSES}), and only then")
+
+
 def generator_metadata(
     *, family: str, modality: str, z_dim: int, sample_shape: tuple[int, ...], kind: str = "one-shot",
     charset: str | None = None, conditions: tuple[str, ...] = (), classes: tuple[str, ...] = (),
@@ -177,11 +186,7 @@ def generator_metadata(
     }
     if charset:
         meta[META_CHARSET] = json.dumps(charset)
-    unknown = [c for c in conditions if c not in CONDITIONS]
-    if unknown:
-        raise ContractError(f"unknown conditions {unknown}; expected some of {list(CONDITIONS)}")
-    if ("class" in conditions) != bool(classes):
-        raise ContractError("a generator that takes a class must name its classes, and only then")
+    check_conditions(conditions, classes)
     if conditions:
         meta[META_CONDITIONS] = json.dumps(list(conditions))
     if classes:
@@ -222,15 +227,11 @@ def validate_session(session: Any) -> GeneratorInfo:
     classes = tuple(json.loads(meta.get(META_CLASSES, "[]")))
     if conditions and meta[META_VERSION] == "1":
         raise ContractError("condition inputs need contract version 2")
-    unknown = [c for c in conditions if c not in CONDITIONS]
-    if unknown:
-        raise ContractError(f"unknown conditions {unknown}; expected some of {list(CONDITIONS)}")
+    check_conditions(conditions, classes)
     expected = {Z_INPUT, *(name for c in conditions for name in CONDITIONS[c])}
     if set(inputs) != expected:
         raise ContractError(f"a one-shot generator with conditions {list(conditions)} takes the inputs "
                             f"{sorted(expected)}; found {sorted(inputs)}")
-    if ("class" in conditions) != bool(classes):
-        raise ContractError(f"a generator that takes a class must name its classes in {META_CLASSES}")
     if SAMPLE_OUTPUT not in outputs:
         raise ContractError(f"a generator must output {SAMPLE_OUTPUT!r}; found {sorted(outputs)}")
     z = inputs[Z_INPUT]
