@@ -30,6 +30,12 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 TICKET_TTL_S = 10 * 60  # an item left open longer than this must be drawn again
 MAX_TICKETS_PER_MINUTE = 60  # per session: a person reads, listens and answers; a script is slowed down
 OUTCOMES = ("left", "right", "tie")
+#: What a pairwise vote compares: two models' samples ("Which is better?") or two models' completions of one
+#: picture and region ("Which completion is better?"). Each question has its own rating: like with like.
+SAMPLES, COMPLETION = "samples", "completion"
+QUESTIONS = (SAMPLES, COMPLETION)
+#: The CSV's name for each pairwise question (its "question" column).
+CSV_QUESTION = {SAMPLES: "which_is_better", COMPLETION: "which_completion_is_better"}
 
 metadata = sa.MetaData()
 tickets = sa.Table(
@@ -46,7 +52,8 @@ comparisons = sa.Table(
     "comparisons", metadata,
     sa.Column("id", sa.Integer, primary_key=True), sa.Column("ticket", sa.String(64)),
     sa.Column("modality", sa.String(16)), sa.Column("left_model", sa.String(64)),
-    sa.Column("right_model", sa.String(64)), sa.Column("outcome", sa.String(8)), sa.Column("created_at", sa.Float))
+    sa.Column("right_model", sa.String(64)), sa.Column("outcome", sa.String(8)), sa.Column("created_at", sa.Float),
+    sa.Column("question", sa.String(16)))
 
 
 class StoreUnavailable(RuntimeError):
@@ -107,9 +114,9 @@ def make_engine(url: str) -> Engine:
     return sa.create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (a no-op when it is there). On PostgreSQL an advisory lock
-    makes replicas that start together take turns."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision``, the newest by default (a no-op when it is there). On PostgreSQL an
+    advisory lock makes replicas that start together take turns."""
     from alembic import command
     from alembic.config import Config
 
@@ -119,7 +126,7 @@ def migrate(engine: Engine) -> None:
         if connection.dialect.name == "postgresql":
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(747100)"))
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 def session_key(session_id: str) -> str:
@@ -192,14 +199,16 @@ class VoteStore:
         return item
 
     def compare(self, ticket: str, session_id: str, outcome: str) -> dict[str, Any]:
-        """Store a "which is better?" vote ("left", "right" or "tie"); returns the pair."""
+        """Store a pairwise vote ("left", "right" or "tie") under the question its ticket was issued for
+        (QUESTIONS; "samples" when the ticket names none); returns the pair."""
         if outcome not in OUTCOMES:
             raise VoteRefused(f"A vote is one of {', '.join(OUTCOMES)}; got {str(outcome)[:20]!r}.")
         now = time.time()
         with self.engine.begin() as conn:
             item = self._redeem(conn, ticket, session_id, "compare", now)
             conn.execute(comparisons.insert().values(ticket=ticket, modality=item["modality"], left_model=item["left"],
-                                                     right_model=item["right"], outcome=outcome, created_at=now))
+                                                     right_model=item["right"], outcome=outcome, created_at=now,
+                                                     question=item.get("question", SAMPLES)))
         return item
 
     # -- reading ------------------------------------------------------------------------------------------
@@ -210,16 +219,20 @@ class VoteStore:
         with self.engine.connect() as conn:
             return list(conn.execute(query.order_by(judgements.c.id)))
 
-    def comparison_rows(self, modality: str | None = None) -> list[sa.Row]:
+    def comparison_rows(self, modality: str | None = None, question: str | None = SAMPLES) -> list[sa.Row]:
+        """Pairwise votes (left_model, right_model, outcome, created_at, modality, question) of one question
+        (None: every question), so that a rating counts only votes on like things."""
         query = sa.select(comparisons.c.left_model, comparisons.c.right_model, comparisons.c.outcome,
-                          comparisons.c.created_at, comparisons.c.modality)
+                          comparisons.c.created_at, comparisons.c.modality, comparisons.c.question)
         if modality:
             query = query.where(comparisons.c.modality == modality)
+        if question:
+            query = query.where(comparisons.c.question == question)
         with self.engine.connect() as conn:
             return list(conn.execute(query.order_by(comparisons.c.id)))
 
     def votes_csv(self, modality: str | None = None) -> str:
-        return votes_csv(self.judgement_rows(modality), self.comparison_rows(modality))
+        return votes_csv(self.judgement_rows(modality), self.comparison_rows(modality, question=None))
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
@@ -230,16 +243,17 @@ class VoteStore:
 
 def votes_csv(judgement_rows: list[sa.Row], comparison_rows: list[sa.Row]) -> str:
     """Every vote, anonymous (no session, no ticket): question, modality, what was shown, the answer, the
-    minute it was given (UTC)."""
+    minute it was given (UTC), and for a pairwise vote what its two sides were ("samples" or "completion").
+    New columns go last, so a reader of the older file finds its columns where they were."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["question", "modality", "shown", "other", "answer", "minute_utc"])
+    writer.writerow(["question", "modality", "shown", "other", "answer", "minute_utc", "compared"])
     for r in judgement_rows:
         writer.writerow(["real_or_generated", r.modality, r.source, "", "real" if r.said_real else "generated",
-                         _minute(r.created_at)])
+                         _minute(r.created_at), ""])
     for r in comparison_rows:
-        writer.writerow(["which_is_better", r.modality, r.left_model, r.right_model, r.outcome,
-                         _minute(r.created_at)])
+        writer.writerow([CSV_QUESTION.get(r.question, r.question), r.modality, r.left_model, r.right_model,
+                         r.outcome, _minute(r.created_at), r.question])
     return out.getvalue()
 
 

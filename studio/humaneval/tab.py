@@ -1,4 +1,5 @@
-"""The Evaluate tab: "Real or generated?", "Which is better?" and the leaderboard, for each modality.
+"""The Evaluate tab: "Real or generated?", "Which is better?" and the leaderboard, for each modality; and
+"Which completion is better?" with its own rating, for a modality whose judge part completes (images).
 
 Items come from held-out real data (``trained/_heldout``) or from a registered model at the modality tab's
 default settings, through each modality's ``judge`` part. Every item or pair shown carries a ticket, and a
@@ -18,7 +19,14 @@ import sqlalchemy as sa
 
 from studio.humaneval.board import Board, build_board, oriented_tau
 from studio.humaneval.stats import wilson
-from studio.humaneval.store import StoreUnavailable, VoteRefused, VoteStore, votes_csv
+from studio.humaneval.store import (
+    COMPLETION,
+    SAMPLES,
+    StoreUnavailable,
+    VoteRefused,
+    VoteStore,
+    votes_csv,
+)
 from studio.registry.record import Modality
 from studio.registry.serving import ModelRegistry
 from studio.ui.controls import status_line
@@ -28,7 +36,8 @@ from studio.ui.results import bytes_path
 INTRO = ("Automatic metrics can't settle everything: here **you** judge. *Real or generated?* shows one item, "
          "either held-out real data or a sample from one of the models, and tells you the truth after you "
          "answer. *Which is better?* shows two models' samples side by side, names hidden until you vote. "
-         "The leaderboard sets the human verdict beside the automatic metrics.\n\n"
+         "The leaderboard sets the human verdict beside the automatic metrics. *Which completion is better?* "
+         "(images) shows one picture with a region hidden and two models' fills of it, rated on its own.\n\n"
          "*Privacy:* a vote stores the answer, what was shown and the minute. No name, address, IP address or "
          "browser details are stored; the page's session id is kept only as a one-way hash, to check that a "
          "vote answers an item shown on that page.")
@@ -36,6 +45,8 @@ QUESTION = {"image": "Is this image real or generated?", "text": "Are these thre
             "audio": "Are these four bars real or generated? Press play."}
 REAL_WHAT = {"image": "a held-out Fashion-MNIST test image", "text": "lines from a held-out play",
              "audio": "a held-out Bach chorale"}
+#: The button that draws the next pair of each pairwise question (named in the reveal after a vote).
+NEXT_PAIR = {SAMPLES: "Next pair", COMPLETION: "Next completion pair"}
 DB_TROUBLE = ("The vote database is not answering right now ({reason}); nothing was stored. Try again in a "
               "moment.")
 
@@ -60,6 +71,11 @@ def _db_errors(fn):  # noqa: ANN001, ANN202 - a decorator
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:120]
             raise gr.Error(DB_TROUBLE.format(reason=reason)) from None
     return wrapped
+
+
+def takes_completions(record: Modality) -> bool:
+    """Whether the modality's judge part offers "Which completion is better?" (``completion_pair``)."""
+    return hasattr(record.human_eval(), "completion_pair")
 
 
 class Judging:
@@ -102,7 +118,34 @@ class Judging:
             raise gr.Error(f"Comparing needs two {modality} models; only {len(models)} is available.")
         left, right = secrets.SystemRandom().sample(models, 2)  # two different models, in random order
         items = self._sample(record, left), self._sample(record, right)
-        return items[0], items[1], self.store.issue(session, "compare", modality, {"left": left, "right": right})
+        return items[0], items[1], self.store.issue(session, "compare", modality,
+                                                    {"question": SAMPLES, "left": left, "right": right})
+
+    def completion_models(self, modality: str) -> list[str]:
+        """The modality's servable models that complete a given item; none where its judge part can't."""
+        record = self._modality(modality)
+        if not takes_completions(record):
+            return []
+        judge = record.human_eval()
+        return [m for m in self.models(modality) if judge.can_complete(self.registry, m)]
+
+    @_db_errors
+    def next_completion_pair(self, modality: str, session: str) -> tuple[Any, Any, Any, str]:
+        """(the given item with its hidden part shown, left completion, right completion, ticket): two different
+        completing models, in random order, fill the same item's same hidden part, each from its own seed."""
+        record = self._modality(modality)
+        if not takes_completions(record):
+            having = ", ".join(m.title for m in self.modalities.values() if takes_completions(m)) or "none yet"
+            raise gr.Error(f"{record.title} has no \"Which completion is better?\"; it is asked for: {having}.")
+        judge, models = record.human_eval(), self.completion_models(modality)
+        if len(models) < 2:
+            raise gr.Error(f"Comparing completions needs two {judge.COMPLETING}; only {len(models)} is available.")
+        rng = secrets.SystemRandom()
+        left, right = rng.sample(models, 2)
+        pair = judge.completion_pair(self.registry, left, right, rng)
+        ticket = self.store.issue(session, "compare", modality,
+                                  {"question": COMPLETION, "left": left, "right": right, **pair.shown})
+        return pair.given, pair.left, pair.right, ticket
 
     @_db_errors
     def answer(self, ticket: str, session: str, answer: str) -> str:
@@ -123,18 +166,27 @@ class Judging:
         item = self.store.compare(ticket, session, outcome)
         picked = {"left": f"the left one, **{item['left']}**", "right": f"the right one, **{item['right']}**",
                   "tie": "a tie"}[outcome]
+        again = NEXT_PAIR.get(item.get("question", SAMPLES), NEXT_PAIR[SAMPLES])
         return (f"Left was **{item['left']}**, right was **{item['right']}**. You chose {picked}. Your vote is "
-                "counted; press **Next pair** for another.")
+                f"counted; press **{again}** for another.")
 
     @_db_errors
     def board(self, modality: str) -> tuple[Board, str]:
-        """The leaderboard and its votes as a CSV file, from one read of the votes."""
+        """The leaderboard, rated on "Which is better?" votes only, and every vote of the modality as a CSV
+        file, from one read of the votes."""
         record = self._modality(modality)
         ids = self.models(modality)
         metrics = {m: self.registry.get(m).metrics for m in ids}
-        judged, compared = self.store.judgement_rows(modality), self.store.comparison_rows(modality)
+        judged, every = self.store.judgement_rows(modality), self.store.comparison_rows(modality, question=None)
+        compared = [r for r in every if r.question == SAMPLES]  # a completion vote judges another thing
         board = build_board(ids, metrics, record.human_eval().MAIN_METRICS, judged, compared)
-        return board, bytes_path(votes_csv(judged, compared).encode(), f"votes-{modality}.csv")
+        return board, bytes_path(votes_csv(judged, every).encode(), f"votes-{modality}.csv")
+
+    @_db_errors
+    def completion_board(self, modality: str) -> Board:
+        """The completing models rated on "Which completion is better?" votes only."""
+        ids = self.completion_models(modality)
+        return build_board(ids, {}, (), [], self.store.comparison_rows(modality, question=COMPLETION))
 
 
 # -- reading the board -----------------------------------------------------------------------------------
@@ -187,14 +239,50 @@ def board_text(board: Board, record: Modality) -> str:
     return "\n\n".join(parts)
 
 
+def completion_table(board: Board, record: Modality, registry: ModelRegistry) -> pd.DataFrame:
+    """The completion rating, best first, beside each model's recorded completion scores."""
+    judge = record.human_eval()
+    ranked = sorted(board.rows, key=lambda r: -(r.rating if r.rating is not None else float("-inf")))
+    rows = [{"model": r.model,
+             "completion rating (95% CI)": (f"{r.rating:.0f} ({r.rating_low:.0f}–{r.rating_high:.0f})"
+                                            if r.rating is not None else "no votes yet"),
+             "completion votes": r.pair_votes,
+             **judge.completion_metrics(registry.get(r.model).metrics)} for r in ranked]
+    # With no completing model the table still shows its headings.
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=["model", "completion rating (95% CI)",
+                                                                 "completion votes"])
+
+
+def completion_text(board: Board) -> str:
+    return (f"**{board.comparisons:,}** completion votes so far. The rating is Bradley–Terry fitted to these votes "
+            "only, on the Elo scale, with bootstrap intervals, as on the leaderboard; the leaderboard's rating "
+            "counts only *Which is better?* votes, so each compares like with like.")
+
+
 # -- the widgets -----------------------------------------------------------------------------------------
-def item_component(kind: str, label: str, elem_id: str) -> gr.components.Component:
+def item_component(kind: str, label: str, elem_id: str,
+                   alt: str = "a 28 by 28 picture of clothing, real or generated") -> gr.components.Component:
     if kind == "image":
         return gr.Image(None, type="filepath", label=label, interactive=False, height=240, elem_id=elem_id,
-                        buttons=[], alt_text=f"{label}: a 28 by 28 picture of clothing, real or generated")
+                        buttons=[], alt_text=f"{label}: {alt}")
     if kind == "audio":
         return gr.Audio(None, type="filepath", label=label, interactive=False, elem_id=elem_id, buttons=[])
     return gr.Textbox("", label=label, lines=3, interactive=False, elem_id=elem_id)
+
+
+def cast(act, value: str, first: str):  # noqa: ANN001, ANN201 - act: Judging.answer or Judging.vote
+    """A button's handler: ``act`` with this button's answer, on the ticket of what is on screen."""
+    def run(ticket: str, request: gr.Request) -> str:
+        if not ticket:
+            raise gr.Error(f"Press **{first}** first.")
+        return act(ticket, session_of(request), value)
+    return run
+
+
+def vote_buttons(name: str, prefix: str) -> list[tuple[gr.Button, str]]:
+    """Left is better / Tie / Right is better, each with the outcome it votes."""
+    return [(gr.Button(text, elem_id=f"eval-{name}-{prefix}-{outcome}"), outcome)
+            for text, outcome in (("Left is better", "left"), ("Tie", "tie"), ("Right is better", "right"))]
 
 
 def modality_section(judging: Judging, record: Modality, opened: Sequence[Any] = ()) -> None:
@@ -205,14 +293,6 @@ def modality_section(judging: Judging, record: Modality, opened: Sequence[Any] =
     def item(request: gr.Request) -> tuple[Any, str, str]:
         shown, ticket = judging.next_item(name, session_of(request))
         return shown, ticket, QUESTION[kind]
-
-    def cast(act, value: str, first: str):  # noqa: ANN001, ANN202 - act: Judging.answer or Judging.vote
-        """A button's handler: ``act`` with this button's answer, on the ticket of what is on screen."""
-        def run(ticket: str, request: gr.Request) -> str:
-            if not ticket:
-                raise gr.Error(f"Press **{first}** first.")
-            return act(ticket, session_of(request), value)
-        return run
 
     def pair(request: gr.Request) -> tuple[Any, Any, str, str]:
         left, right, ticket = judging.next_pair(name, session_of(request))
@@ -249,19 +329,20 @@ def modality_section(judging: Judging, record: Modality, opened: Sequence[Any] =
             right = item_component(kind, "Right", f"eval-{name}-right")
         with gr.Row():
             next_pair = gr.Button("Next pair", variant="primary", elem_id=f"eval-{name}-next-pair")
-            vote_buttons = [(gr.Button(text, elem_id=f"eval-{name}-vote-{outcome}"), outcome)
-                            for text, outcome in (("Left is better", "left"), ("Tie", "tie"),
-                                                  ("Right is better", "right"))]
+            pair_votes = vote_buttons(name, "vote")
         reveal = gr.Markdown("", elem_id=f"eval-{name}-reveal")
         pair_status = status_line(f"eval-{name}-pair-status")
         pair_ticket = gr.Textbox("", visible=False, elem_id=f"eval-{name}-pair-ticket")
     next_pair.click(pair, None, [left, right, pair_ticket, pair_question], api_name=f"eval_pair_{name}",
                     concurrency_limit=8, show_progress_on=[pair_status]).success(
         lambda: "", None, [reveal], api_visibility="private")
-    for button, outcome in vote_buttons:
-        button.click(cast(judging.vote, outcome, "Next pair"), [pair_ticket], [reveal], api_visibility="private",
-                     concurrency_limit=16, show_progress_on=[pair_status]).success(
+    for button, outcome in pair_votes:
+        button.click(cast(judging.vote, outcome, NEXT_PAIR[SAMPLES]), [pair_ticket], [reveal],
+                     api_visibility="private", concurrency_limit=16, show_progress_on=[pair_status]).success(
             lambda: "", None, [pair_ticket], api_visibility="private")
+
+    if takes_completions(record):
+        completion_section(judging, record)
 
     with gr.Accordion("Leaderboard", open=True):
         refresh = gr.Button("Refresh the leaderboard", elem_id=f"eval-{name}-refresh", size="sm")
@@ -290,6 +371,53 @@ def modality_section(judging: Judging, record: Modality, opened: Sequence[Any] =
               api_visibility="private", concurrency_limit=8, show_progress_on=[status, pair_status])
 
 
+def completion_section(judging: Judging, record: Modality) -> None:
+    """"Which completion is better?": one given item with its hidden part, two models' completions of it, the
+    vote, and the completion rating. Votes go through the same ``eval_vote`` as "Which is better?"."""
+    name, judge = record.name, record.human_eval()
+    kind = judge.KIND
+
+    def pair(request: gr.Request) -> tuple[Any, Any, Any, str, str]:
+        given, left, right, ticket = judging.next_completion_pair(name, session_of(request))
+        return given, left, right, ticket, judge.COMPLETION_QUESTION
+
+    def board() -> tuple[pd.DataFrame, str]:
+        result = judging.completion_board(name)
+        return completion_table(result, record, judging.registry), completion_text(result)
+
+    with gr.Accordion("Which completion is better?", open=True):
+        question = gr.Markdown(f"Press **{NEXT_PAIR[COMPLETION]}** to start.",
+                               elem_id=f"eval-{name}-completion-question")
+        with gr.Row():
+            given = item_component(kind, "Given", f"eval-{name}-completion-given",
+                                   alt="a 28 by 28 picture of clothing with a region hidden in pink")
+            left = item_component(kind, "Left", f"eval-{name}-completion-left",
+                                  alt="the picture with its hidden region filled by a model")
+            right = item_component(kind, "Right", f"eval-{name}-completion-right",
+                                   alt="the picture with its hidden region filled by another model")
+        with gr.Row():
+            next_pair = gr.Button(NEXT_PAIR[COMPLETION], variant="primary", elem_id=f"eval-{name}-next-completion")
+            votes = vote_buttons(name, "completion-vote")
+        reveal = gr.Markdown("", elem_id=f"eval-{name}-completion-reveal")
+        status = status_line(f"eval-{name}-completion-status")
+        ticket = gr.Textbox("", visible=False, elem_id=f"eval-{name}-completion-ticket")
+        gr.Markdown("**Completion rating**", elem_id=f"eval-{name}-completion-rating-title")
+        refresh = gr.Button("Refresh the completion rating", elem_id=f"eval-{name}-completion-refresh", size="sm")
+        # Until the first refresh: the completing models, no votes (no database read at start-up).
+        empty = build_board(judging.completion_models(name), {}, (), [], [], rounds=0)
+        table = gr.Dataframe(completion_table(empty, record, judging.registry), interactive=False, wrap=False,
+                             elem_id=f"eval-{name}-completion-board", elem_classes=["table-wrap"])
+        reading = gr.Markdown("", elem_id=f"eval-{name}-completion-reading")
+    next_pair.click(pair, None, [given, left, right, ticket, question], api_name=f"eval_completion_pair_{name}",
+                    concurrency_limit=8, show_progress_on=[status]).success(
+        lambda: "", None, [reveal], api_visibility="private")
+    for button, outcome in votes:
+        button.click(cast(judging.vote, outcome, NEXT_PAIR[COMPLETION]), [ticket], [reveal],
+                     api_visibility="private", concurrency_limit=16, show_progress_on=[status]).success(
+            lambda: "", None, [ticket], api_visibility="private")  # a ticket is good once
+    refresh.click(board, None, [table, reading], api_name=f"eval_completion_board_{name}", concurrency_limit=4)
+
+
 def add_vote_api(judging: Judging) -> None:
     """The votes as plain API endpoints: the ticket says which item and modality a vote is for."""
 
@@ -298,7 +426,8 @@ def add_vote_api(judging: Judging) -> None:
         return judging.answer(str(ticket or ""), session_of(request), str(answer))
 
     def eval_vote(ticket: str, choice: str, request: gr.Request) -> str:
-        """Vote on a "Which is better?" pair: ``choice`` is "left", "right" or "tie"; returns the names."""
+        """Vote on a "Which is better?" or "Which completion is better?" pair (its ticket says which):
+        ``choice`` is "left", "right" or "tie"; returns the names."""
         return judging.vote(str(ticket or ""), session_of(request), str(choice))
 
     gr.api(eval_answer, api_name="eval_answer", concurrency_limit=16)

@@ -265,6 +265,48 @@ FLOW = Recipe(
     })
 
 
+# --- flow that steers: a class, a region to complete, or nothing -------------------------------------------
+def build_steered_flow(config: dict[str, Any], data: dict[str, Any] | None = None) -> GenerativeProcess:
+    from studio.families.cflow import ConditionalFlowProcess
+    from studio.image.data import CLASS_NAMES
+    from studio.image.masks import PRESETS, preset_mask, training_masks
+    from studio.image.steer import SteeredFlowImage, save_steering_preview
+    from studio.layers.conditional_glow import ConditionalGlow
+
+    m = config["model"]
+    deq = PixelDequantization((1, 28, 28))
+    regions = {name: torch.from_numpy(preset_mask(name)).permute(2, 0, 1)[None].float() for name in PRESETS}
+    return ConditionalFlowProcess(
+        ConditionalGlow(deq.shape(), levels=m["levels"], steps=m["steps"], hidden=m["hidden"],
+                        logit_alpha=m["logit_alpha"], classes=len(CLASS_NAMES)),
+        classes=CLASS_NAMES, masks=training_masks, export_head=SteeredFlowImage, example=labelled_example,
+        label_drop=config["label_drop"], completion_regions=regions,
+        modality="image", sample_shape=IMAGE_SHAPE, lr=config["lr"], dequantization=deq,
+        eval_data=(data["test_tensor"], data["test_labels"]) if data else None, preview_fn=save_steering_preview,
+    )
+
+
+def flow_presets_that_steer(cpu_steps: int) -> dict[str, dict[str, Any]]:
+    """image-flow's presets with the steering settings; the cpu preset trains ``cpu_steps`` (a steering step
+    reads the region at every coupling and costs more than a plain one; the run must stay under 30 minutes)."""
+    presets = {name: {**copy.deepcopy(preset), "label_drop": 0.3} for name, preset in FLOW.presets.items()}
+    presets["cpu"]["loop"]["steps"] = cpu_steps
+    return presets
+
+
+STEERED_FLOW = Recipe(
+    "flow", build_steered_flow, stages=labelled_stages(build_steered_flow), variant="steer",
+    description="image-flow's multi-scale Glow made to steer: every coupling network and every prior also reads "
+                "the visible region (its mask and pixels, squeezed to the level's size) and the class, and the "
+                "top prior has a mean and scale per class (Glow's class-conditional prior). Each step keeps a "
+                "region drawn from a family of shapes that includes none of the picture, and drops the class "
+                "30% of the time; the given pixels are replaced by noise the flow learns nothing from, so the "
+                "likelihood is that of the hidden pixels. With nothing given the served generator first picks a "
+                "class uniformly, then draws from that class's prior.",
+    presets=flow_presets_that_steer(cpu_steps=9500),
+)
+
+
 # --- Transformer: a VQ-VAE, then a GPT-2 prior over its codes -------------------------------------
 def build_vqvae(config: dict[str, Any], data: dict[str, Any] | None = None) -> VQVAEProcess:
     m = config["vqvae"]["model"]
@@ -326,4 +368,59 @@ TRANSFORMER = Recipe(
                          "eval_every": 5000, "warmup_steps": 1000}, "eval_samples": 10_000},
     })
 
-RECIPES = {r.name: r for r in (GAN, STEERED_GAN, VAE, STEERED_VAE, FLOW, TRANSFORMER)}
+# --- Transformer that steers: masked parallel decoding over the VQ-VAE's codes --------------------------
+def build_steered_transformer(config: dict[str, Any], data: dict[str, Any] | None = None,
+                              vq: VQVAEProcess | None = None) -> GenerativeProcess:
+    """A masked-token Transformer over the VQ-VAE's codes; ``vq`` is the trained first stage (random without)."""
+    from studio.families.maskgit import MaskedTokenProcess
+    from studio.image.data import CLASS_NAMES
+    from studio.image.masks import training_masks
+    from studio.image.steer import SteeredCodesImage, save_steering_preview
+    from studio.layers.bidirectional import MaskedTokenTransformer
+
+    m = config["model"]
+    vqvae_net = (vq or build_vqvae(config)).vqvae
+    net = MaskedTokenTransformer(config["vqvae"]["model"]["codes"], CODE_GRID, len(CLASS_NAMES), width=m["width"],
+                                 layers=m["layers"], heads=m["heads"], dropout=m.get("dropout", 0.1))
+    return MaskedTokenProcess(
+        net, first_stage=vqvae_net, region_codes=lambda x, given: vqvae.region_codes(vqvae_net, x, given),
+        modality="image", sample_shape=IMAGE_SHAPE, classes=CLASS_NAMES, masks=training_masks,
+        export_head=SteeredCodesImage, example=labelled_example, rounds=config["rounds"], lr=config["lr"],
+        label_drop=config["label_drop"], eval_data=(data["test_tensor"], data["test_labels"]) if data else None,
+        preview_fn=save_steering_preview)
+
+
+def steered_transformer_stages(config: dict[str, Any], data: dict[str, Any], device: str) -> Iterator[Stage]:
+    """image-transformer's VQ-VAE, then the masked-token Transformer over (image, label) batches."""
+    seed = config["loop"].get("seed", 0)
+    vq = build_vqvae(config, data)
+    yield "vqvae", vq, random_batches(data["train_tensor"], config["vqvae"]["batch_size"], seed, device), \
+        config["vqvae"]["loop"]
+    vq.cpu()
+    yield from labelled_stages(lambda c, d: build_steered_transformer(c, d, vq))(config, data, device)
+
+
+def transformer_presets_that_steer(cpu_steps: int) -> dict[str, dict[str, Any]]:
+    """image-transformer's presets with the steering settings; the cpu preset's second stage trains
+    ``cpu_steps`` (each step also encodes its batch twice, whole and with the region blacked out)."""
+    presets = {name: {**copy.deepcopy(preset), "label_drop": 0.3, "rounds": 10}
+               for name, preset in TRANSFORMER.presets.items()}
+    presets["tiny"]["rounds"] = 3
+    presets["cpu"]["loop"]["steps"] = cpu_steps
+    return presets
+
+
+STEERED_TRANSFORMER = Recipe(
+    "transformer", build_steered_transformer, stages=steered_transformer_stages, variant="steer",
+    description="image-transformer's VQ-VAE (7x7 codes), then a bidirectional Transformer over the codes with a "
+                "class token, trained as MaskGIT (Chang et al. 2022): each step hides a region drawn from a "
+                "family of shapes that includes the whole picture (the given codes are read from the picture with "
+                "the region blacked out), shows a cosine-scheduled share of the hidden codes again, and drops the "
+                "class 30% of the time; the loss is the cross-entropy of the codes still hidden. The served "
+                "generator is one graph: it decides the unknown codes in 10 rounds, keeping the most confident "
+                "each round, then decodes them. With nothing given it first picks a class uniformly.",
+    presets=transformer_presets_that_steer(cpu_steps=5000),
+)
+
+RECIPES = {r.name: r for r in (GAN, STEERED_GAN, VAE, STEERED_VAE, FLOW, STEERED_FLOW, TRANSFORMER,
+                                    STEERED_TRANSFORMER)}

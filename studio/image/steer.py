@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
 from studio.families.base import deep_copy_frozen
+from studio.families.maskgit import masked_decode
 from studio.families.vaeac import VAEACProcess
 from studio.image.codec import save_image_grid
 from studio.image.masks import preset_mask
+from studio.image.networks.heads import BINS
+from studio.image.networks.vqvae import region_codes
+from studio.layers.conditional_glow import Condition
+
+if TYPE_CHECKING:
+    from studio.families.cflow import ConditionalFlowProcess
+    from studio.families.maskgit import MaskedTokenProcess
 
 
 class SteeredImage(nn.Module):
@@ -22,17 +32,36 @@ class SteeredImage(nn.Module):
     def draw(self, z: torch.Tensor, label: torch.Tensor, given: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def forward(self, z: torch.Tensor, label: torch.Tensor | None = None, mask: torch.Tensor | None = None,
-                visible: torch.Tensor | None = None) -> torch.Tensor:
-        if label is None:  # nothing given (PyTorch callers only: the ONNX graph takes all four inputs)
+    def to_pixels(self, x: torch.Tensor) -> torch.Tensor:
+        """``draw``'s output [B, 1, 28, 28] -> pixel values in [0, 255], whole numbers."""
+        return ((x + 1.0) * 127.5).round().clamp(0.0, 255.0)
+
+    @staticmethod
+    def inputs(z: torch.Tensor, label: torch.Tensor | None, mask: torch.Tensor | None,
+               visible: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
+        """(label, mask, visible, given [B, 1, 28, 28] in {0, 1}, image [B, 1, 28, 28] in [-1, 1]), with what
+        is left out (PyTorch callers only: the ONNX graph takes all four inputs) filled as nothing given."""
+        if label is None:
             label = torch.full((z.shape[0],), -1, dtype=torch.int64)
         if mask is None or visible is None:
             mask = visible = torch.zeros(z.shape[0], 28, 28, 1, dtype=torch.uint8)
         given = mask.permute(0, 3, 1, 2).to(torch.float32)  # (B, 1, 28, 28)
         image = visible.permute(0, 3, 1, 2).to(torch.float32) / 127.5 - 1.0  # (B, 1, 28, 28)
-        x = self.draw(z, label, given, image)  # (B, 1, 28, 28) in [-1, 1]
-        drawn = ((x + 1.0) * 127.5).round().clamp(0.0, 255.0).permute(0, 2, 3, 1).to(torch.uint8)
-        return torch.where(mask > 0, visible, drawn)  # (B, 28, 28, 1)
+        return label, mask, visible, given, image
+
+    @staticmethod
+    def class_for_nothing_given(label: torch.Tensor, given: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        """``label`` [B], except that a draw with nothing given and no class gets the argmax of its ``scores``
+        [B, classes] (noise columns: uniform over the classes at any temperature)."""
+        nothing_given = given.flatten(1).amax(1) == 0  # (B,)
+        return torch.where((label < 0) & nothing_given, scores.argmax(1), label)
+
+    def forward(self, z: torch.Tensor, label: torch.Tensor | None = None, mask: torch.Tensor | None = None,
+                visible: torch.Tensor | None = None) -> torch.Tensor:
+        label, mask, visible, given, image = self.inputs(z, label, mask, visible)
+        drawn = self.to_pixels(self.draw(z, label, given, image))  # (B, 1, 28, 28) in [0, 255]
+        drawn = drawn.permute(0, 2, 3, 1).to(torch.uint8)  # (B, 28, 28, 1)
+        return torch.where(mask > 0, visible, drawn)
 
 
 class SteeredImageGenerator(SteeredImage):
@@ -67,6 +96,52 @@ class SteeredGANImage(SteeredImage):
 
     def draw(self, z: torch.Tensor, label: torch.Tensor, given: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
         return self.net(z, label, given, image)
+
+
+class SteeredFlowImage(SteeredImage):
+    """The flow's: its inverse, given the class and the region. With nothing given and no class it picks the
+    class from the last ``classes`` columns of z (their argmax: uniform at any temperature). z is
+    [B, 784 + classes]."""
+
+    def __init__(self, process: ConditionalFlowProcess):
+        super().__init__()
+        self.flow = frozen(process.flow).freeze_for_export()
+        self.dims = process.dims
+
+    def condition(self, z: torch.Tensor, label: torch.Tensor, given: torch.Tensor,
+                  image: torch.Tensor) -> Condition:
+        return Condition(self.class_for_nothing_given(label, given, z[:, self.dims :]), given, image)
+
+    def draw(self, z: torch.Tensor, label: torch.Tensor, given: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+        return self.flow.from_noise(z[:, : self.dims], self.condition(z, label, given, image))  # in [-1/2, 1/2)
+
+    def to_pixels(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.floor((x + 0.5) * BINS).clamp(0.0, BINS - 1.0)
+
+    def unstable_draws(self, z: torch.Tensor, label: torch.Tensor | None = None, mask: torch.Tensor | None = None,
+                       visible: torch.Tensor | None = None) -> torch.Tensor:
+        """Draws [B] (bool) whose sample float rounding can change: the export's parity check skips them."""
+        label, _, _, given, image = self.inputs(z, label, mask, visible)
+        return self.flow.guarded_draws(z[:, : self.dims], self.condition(z, label, given, image))
+
+
+class SteeredCodesImage(SteeredImage):
+    """The masked-token Transformer's: the given region's codes, the rest decided in rounds, then the VQ-VAE's
+    decoder. z is [B, rounds * 49 + classes]: one normal number per code and round (a uniform through the
+    normal CDF), then the class pick for draws with nothing given."""
+
+    def __init__(self, process: MaskedTokenProcess):
+        super().__init__()
+        self.net, self.vqvae = frozen(process.net), frozen(process.first_stage)
+        self.rounds, self.seq_len = process.rounds, process.net.seq_len
+
+    def draw(self, z: torch.Tensor, label: torch.Tensor, given: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+        codes, known = region_codes(self.vqvae, image, given)  # (B, 49), (B, 49) bool
+        draws = self.rounds * self.seq_len
+        label = self.class_for_nothing_given(label, given, z[:, draws:])
+        uniforms = 0.5 * (1.0 + torch.erf(z[:, :draws] / math.sqrt(2.0)))  # (B, rounds * 49) in [0, 1]
+        codes = masked_decode(self.net, codes, known, label, uniforms.reshape(-1, self.rounds, self.seq_len))
+        return self.vqvae.decode(codes)  # (B, 1, 28, 28) in [-1, 1]
 
 
 PREVIEW_SEED = 0

@@ -14,6 +14,7 @@ highlights): their cells become wide, so the density the couplings must fit ther
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -129,21 +130,25 @@ class AffineCoupling(nn.Module):
 
 
 class FlowStep(nn.Module):
-    def __init__(self, channels: int, hidden: int):
+    """ActNorm, an invertible 1x1 conv, then a coupling (``coupling``: the affine one by default)."""
+
+    def __init__(self, channels: int, hidden: int, coupling: nn.Module | None = None):
         super().__init__()
-        self.layers = nn.ModuleList([ActNorm(channels), InvConv1x1(channels), AffineCoupling(channels, hidden)])
+        self.layers = nn.ModuleList([ActNorm(channels), InvConv1x1(channels),
+                                     coupling if coupling is not None else AffineCoupling(channels, hidden)])
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logdet = torch.zeros(x.shape[0], device=x.device)
-        for layer in self.layers:
-            x, ld = layer(x)
-            logdet = logdet + ld
-        return x, logdet
+    def forward(self, x: torch.Tensor, c: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``c``: what a conditional coupling reads (None for the plain one)."""
+        norm, mix, coupling = self.layers
+        x, ld_norm = norm(x)
+        x, ld_mix = mix(x)
+        x, ld_coupling = coupling(x) if c is None else coupling(x, c)
+        return x, ld_norm + ld_mix + ld_coupling
 
-    def inverse(self, y: torch.Tensor) -> torch.Tensor:
-        for layer in reversed(self.layers):
-            y = layer.inverse(y)
-        return y
+    def inverse(self, y: torch.Tensor, c: Any = None) -> torch.Tensor:
+        norm, mix, coupling = self.layers
+        y = coupling.inverse(y) if c is None else coupling.inverse(y, c)
+        return norm.inverse(mix.inverse(y))
 
 
 class LogitPreprocess(nn.Module):
@@ -191,41 +196,50 @@ class Glow(nn.Module):
             c = kept
         self.dims = int(math.prod(in_shape))
 
-    def to_noise(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x [N, C, H, W] -> (eps [N, D], log|det d eps/dx| [N])."""
+    def to_noise(self, x: torch.Tensor, cond: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """x [N, C, H, W] -> (eps [N, D], log|det d eps/dx| [N]); ``cond`` is what a conditional flow reads."""
         logdet = torch.zeros(x.shape[0], device=x.device)
         eps_parts = []
         h = x
         if self.preprocess is not None:
             h, logdet = self.preprocess(x)
-        for level, (steps, prior) in enumerate(zip(self.levels, self.priors)):
+        for level, (steps, c) in enumerate(zip(self.levels, self.level_conditions(cond, x.shape[0]))):
             h = squeeze(h)
             for step in steps:
-                h, ld = step(h)
+                h, ld = step(h, c)
                 logdet = logdet + ld
             if level < len(self.levels) - 1:
                 h, z = h.chunk(2, dim=1)  # keep h, factor out z
-                mean, log_std = prior(h).chunk(2, dim=1)
             else:
                 z = h
-                mean, log_std = prior(h)
+            mean, log_std = self.prior(level, h, c)
             eps = (z - mean) * torch.exp(-log_std)
             logdet = logdet - log_std.flatten(1).sum(1)
             eps_parts.append(eps.flatten(1))
         return torch.cat(eps_parts, dim=1), logdet
 
-    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+    def level_conditions(self, cond: Any, n: int) -> list[Any]:
+        """What each level's steps and prior read: nothing, for the plain flow."""
+        return [None] * len(self.levels)
+
+    def prior(self, level: int, h: torch.Tensor, c: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean, log_std) of the level's factored-out part, given the kept part ``h`` (the last level: its input)."""
+        if level < len(self.levels) - 1:
+            return self.priors[level](h).chunk(2, dim=1)
+        return self.priors[level](h)
+
+    def log_prob(self, x: torch.Tensor, cond: Any = None) -> torch.Tensor:
         """log density of x [N, C, H, W] in nats [N]."""
-        eps, logdet = self.to_noise(x)
+        eps, logdet = self.to_noise(x, cond)
         return -0.5 * (eps.pow(2) + math.log(2 * math.pi)).sum(1) + logdet
 
     @torch.no_grad()
-    def guarded_draws(self, eps: torch.Tensor) -> torch.Tensor:
+    def guarded_draws(self, eps: torch.Tensor, cond: Any = None) -> torch.Tensor:
         """Which draws of eps [N, D] reach the sampler's guard [N] (bool): their samples are ill-conditioned,
         so float rounding (PyTorch's against ONNX Runtime's) can change them anywhere."""
-        return self._invert(eps, watch=True)[1]
+        return self._invert(eps, cond, watch=True)[1]
 
-    def from_noise(self, eps: torch.Tensor) -> torch.Tensor:
+    def from_noise(self, eps: torch.Tensor, cond: Any = None) -> torch.Tensor:
         """eps [N, D] -> x [N, C, H, W]; the exact inverse of to_noise wherever it stays inside the guard.
 
         Between steps the inverse is clamped to +-INVERSE_GUARD. Training images never leave +-14 (the
@@ -233,25 +247,26 @@ class Glow(nn.Module):
         data never produce can be blown up past float32's range, and then inf - inf is NaN. The guard
         keeps such a draw finite; it changes no draw whose values stay inside it.
         """
-        return self._invert(eps, watch=False)[0]
+        return self._invert(eps, cond, watch=False)[0]
 
-    def _invert(self, eps: torch.Tensor, watch: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _invert(self, eps: torch.Tensor, cond: Any, watch: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(x [N, C, H, W], with ``watch`` which draws reached the guard [N] bool, else None)."""
         sizes = [int(math.prod(s)) for s in self.split_shapes]
         parts = list(torch.split(eps, sizes, dim=1))
         guarded = torch.zeros(eps.shape[0], dtype=torch.bool, device=eps.device) if watch else None
         h = None
+        conditions = self.level_conditions(cond, eps.shape[0])
         for level in reversed(range(len(self.levels))):
-            shape = self.split_shapes[level]
+            shape, c = self.split_shapes[level], conditions[level]
             e = parts[level].reshape(-1, *shape)
             if level == len(self.levels) - 1:
-                mean, log_std = self.priors[level](e)
+                mean, log_std = self.prior(level, e, c)
                 h = mean + e * torch.exp(log_std)
             else:
-                mean, log_std = self.priors[level](h).chunk(2, dim=1)
+                mean, log_std = self.prior(level, h, c)
                 h = torch.cat([h, mean + e * torch.exp(log_std)], dim=1)
             for step in reversed(self.levels[level]):
-                h = step.inverse(h).clamp(-INVERSE_GUARD, INVERSE_GUARD)
+                h = step.inverse(h, c).clamp(-INVERSE_GUARD, INVERSE_GUARD)
                 if watch:
                     guarded = guarded | (h.flatten(1).abs().amax(1) >= INVERSE_GUARD)
             h = unsqueeze(h)

@@ -114,16 +114,17 @@ def check_parity(expected: np.ndarray, actual: np.ndarray, max_share_off_by_one:
     return report
 
 
-def stable_draws(module: nn.Module, z: np.ndarray) -> np.ndarray:
+def stable_draws(module: nn.Module, z: np.ndarray, conditions: tuple[np.ndarray, ...] = ()) -> np.ndarray:
     """Which parity draws [N] (bool) both runtimes must agree on.
 
     A module with ``unstable_draws`` (a flow whose sampler reached its overflow guard) names draws whose
     sample float rounding can change anywhere; those are left out, and the report counts them. Most of
-    the batch must stay: a graph that is wrong everywhere is not excused as unstable.
+    the batch must stay: a graph that is wrong everywhere is not excused as unstable. ``conditions``: the
+    condition inputs fed with ``z``, in the graph's order.
     """
     if not hasattr(module, "unstable_draws"):
         return np.ones(len(z), dtype=bool)
-    stable = ~module.unstable_draws(torch.from_numpy(z)).numpy()
+    stable = ~module.unstable_draws(torch.from_numpy(z), *(torch.from_numpy(c) for c in conditions)).numpy()
     if stable.sum() < (len(z) + 1) // 2:
         raise ExportParityError(f"{int((~stable).sum())} of {len(z)} parity draws are numerically unstable: "
                                 "the sampler overflows for most noise. Train with a smaller learning rate or "
@@ -162,7 +163,7 @@ def export_generator(module: nn.Module, path: str | Path, *, family: str, modali
         with torch.no_grad():
             expected = module(*(torch.from_numpy(feeds[name]) for name in [Z_INPUT, *names])).numpy()
         actual = session.run([SAMPLE_OUTPUT], feeds)[0]
-        stable = stable_draws(module, z)
+        stable = stable_draws(module, z, tuple(feeds[name] for name in names))
         report.update(check_parity(expected[stable], actual[stable]), unstable_draws=int((~stable).sum()))
         # Batch 1 too: a graph that only works for the example batch size is a broken export.
         first = int(np.flatnonzero(stable)[0])

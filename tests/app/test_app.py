@@ -32,6 +32,7 @@ STABLE_API = {
     "lab_train", "lab_poll", "lab_stop", "lab_save",
     "eval_answer", "eval_vote",
     *(f"eval_{what}_{m}" for what in ("item", "pair", "board") for m in ("image", "text", "music")),
+    "eval_completion_pair_image", "eval_completion_board_image",
 }
 
 

@@ -7,11 +7,15 @@ import csv
 import io
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 from PIL import Image
+
+from studio.image.complete import HOLE_RGB
+from tests.conftest import served_ids
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -44,6 +48,30 @@ def test_which_is_better_names_the_models_after_the_vote(client):
     assert Path(left).exists() and Path(right).exists()
     reveal = client.predict(ticket, "left", api_name="/eval_vote")
     assert reveal.startswith("Left was **image-") and "right was **image-" in reveal
+
+
+@pytest.mark.skipif(not {"image-vae-steer", "image-gan-steer"} <= set(served_ids("image")),
+                    reason="two image models that complete pictures are not registered yet")
+def test_which_completion_is_better_shows_one_picture_and_two_fills_then_the_names(client):
+    given, left, right, ticket, question = client.predict(api_name="/eval_completion_pair_image")
+    assert "Which completion is better?" in question and "pink" in question
+    pictures = [np.asarray(Image.open(path).convert("RGB")) for path in (given, left, right)]
+    assert all(p.shape == (224, 224, 3) for p in pictures)
+    hole = (pictures[0] == HOLE_RGB).all(axis=2)  # where the given picture shows its hidden region
+    assert 0 < hole.mean() < 1 and not (pictures[1] == HOLE_RGB).all(axis=2).any()
+    for fill in pictures[1:]:  # both fills keep the given pixels around the same hole
+        np.testing.assert_array_equal(fill[~hole], pictures[0][~hole])
+    reveal = client.predict(ticket, "right", api_name="/eval_vote")
+    assert reveal.startswith("Left was **image-") and "-steer**" in reveal and "Next completion pair" in reveal
+    with pytest.raises(AppError, match="already been voted on"):
+        client.predict(ticket, "left", api_name="/eval_vote")
+    table, reading = client.predict(api_name="/eval_completion_board_image")
+    assert "completion votes so far" in reading
+    rated = [row for row in table["data"] if row[1] != "no votes yet"]
+    assert {row[0] for row in rated} >= {"image-vae-steer", "image-gan-steer"}
+    _, _, votes = client.predict(api_name="/eval_board_image")
+    rows = list(csv.DictReader(io.StringIO(Path(votes).read_text())))
+    assert any(r["question"] == "which_completion_is_better" and r["compared"] == "completion" for r in rows)
 
 
 def test_a_ticket_from_another_page_or_made_up_is_refused(client, app_server):

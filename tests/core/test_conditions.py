@@ -11,9 +11,17 @@ from studio.onnx.runtime import ConditionError, OnnxGenerator
 
 
 @pytest.fixture(scope="module")
-def steered(tiny_export):
-    done = tiny_export("vae-steer", "image")
-    return OnnxGenerator(done.folder / "generator.onnx", device="cpu")
+def vae_steered(tiny_export):
+    """One steering file, for what the runtime checks before any graph runs."""
+    return OnnxGenerator(tiny_export("vae-steer", "image").folder / "generator.onnx", device="cpu")
+
+
+STEERING = ["vae-steer", "gan-steer", "flow-steer", "transformer-steer"]  # every image family's steering variant
+
+
+@pytest.fixture(scope="module", params=STEERING)
+def steered(tiny_export, request):
+    return OnnxGenerator(tiny_export(request.param, "image").folder / "generator.onnx", device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -50,14 +58,14 @@ def test_the_class_changes_the_draw(steered):
 
 
 @pytest.mark.parametrize("label", [10, -2, 99])
-def test_an_unknown_class_names_the_classes(steered, label):
+def test_an_unknown_class_names_the_classes(vae_steered, label):
     with pytest.raises(ConditionError, match="choose 0-9 .*Ankle boot"):
-        steered.sample(2, label=label)
+        vae_steered.sample(2, label=label)
 
 
-def test_a_region_of_the_wrong_shape_is_refused(steered):
+def test_a_region_of_the_wrong_shape_is_refused(vae_steered):
     with pytest.raises(ConditionError, match=r"shape \[28, 28, 1\]"):
-        steered.sample(2, mask=np.ones((14, 14, 1)), visible=np.zeros((14, 14, 1)))
+        vae_steered.sample(2, mask=np.ones((14, 14, 1)), visible=np.zeros((14, 14, 1)))
 
 
 def test_an_unconditional_file_refuses_conditions_but_accepts_nothing_given(plain):

@@ -15,6 +15,8 @@ from studio.humaneval.store import (
     VoteRefused,
     VoteStore,
     database_url,
+    make_engine,
+    migrate,
     session_key,
 )
 
@@ -108,15 +110,47 @@ def test_reopening_keeps_the_votes_and_the_schema(db_url):
     again = VoteStore.open(db_url)  # migrations run again: a no-op
     assert again.counts()["judgements"] == 1
     with again.engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
+
+
+def test_a_pairwise_vote_keeps_its_question_and_each_question_reads_its_own(store):
+    for question, outcome in (("samples", "left"), ("completion", "right"), (None, "tie")):
+        item = {"left": "image-vae-steer", "right": "image-gan-steer"}
+        if question:  # a ticket without one is a "Which is better?" pair, as every ticket was before
+            item.update(question=question, picture=3, region="bottom half")
+        ticket = store.issue("page-1", "compare", "image", item)
+        assert store.compare(ticket, "page-1", outcome)["left"] == "image-vae-steer"
+    samples = store.comparison_rows("image")  # the default: "Which is better?" votes only
+    assert [(r.outcome, r.question) for r in samples] == [("left", "samples"), ("tie", "samples")]
+    assert [r.outcome for r in store.comparison_rows("image", question="completion")] == ["right"]
+    assert len(store.comparison_rows("image", question=None)) == 3
+    assert store.comparison_rows("text", question="completion") == []
+
+
+def test_votes_from_before_the_question_column_stay_which_is_better_votes(db_url):
+    engine = make_engine(db_url)
+    migrate(engine, "0001")  # a database as the app left it before "Which completion is better?"
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO tickets (id, session, kind, modality, item, issued_at, used_at) VALUES "
+                             "('t-old', 's', 'compare', 'image', '{}', 1, 2)"))
+        conn.execute(sa.text("INSERT INTO comparisons (ticket, modality, left_model, right_model, outcome, created_at) "
+                             "VALUES ('t-old', 'image', 'image-gan', 'image-vae', 'left', 2)"))
+    engine.dispose()
+    store = VoteStore.open(db_url)  # migrates to the newest revision
+    try:
+        assert [(r.left_model, r.question) for r in store.comparison_rows("image")] == [("image-gan", "samples")]
+        assert store.comparison_rows("image", question="completion") == []
+        assert store.votes_csv("image").splitlines()[1].startswith("which_is_better,image,image-gan,image-vae,left,")
+    finally:
+        store.engine.dispose()
 
 
 def test_votes_csv_is_anonymous(store):
     ticket = store.issue("page-1", "compare", "music", {"left": "music-gan", "right": "music-vae"})
     store.compare(ticket, "page-1", "right")
     text = store.votes_csv("music")
-    assert text.splitlines()[0] == "question,modality,shown,other,answer,minute_utc"
-    assert "which_is_better,music,music-gan,music-vae,right," in text
+    assert text.splitlines()[0] == "question,modality,shown,other,answer,minute_utc,compared"
+    assert "which_is_better,music,music-gan,music-vae,right," in text and text.rstrip().endswith(",samples")
     assert ticket not in text and session_key("page-1") not in text
 
 

@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+PATCH = 4  # pixels per code, each way: 28x28 -> 7x7
+
 
 class Quantizer(nn.Module):
     """Nearest-codebook-vector quantisation with a straight-through gradient.
@@ -86,3 +88,11 @@ class CodesToImage(nn.Module):
         x = self.vqvae.decode(codes)
         x = ((x + 1.0) * 127.5).round().clamp(0.0, 255.0)
         return x.permute(0, 2, 3, 1).to(torch.uint8)
+
+
+def region_codes(vqvae: VQVAE, x: torch.Tensor, given: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The codes a visible region gives: (codes [N, 49] of ``x`` [N, 1, 28, 28] with its hidden pixels black,
+    known [N, 49] bool: the codes whose 4x4 patch is wholly given (``given`` [N, 1, 28, 28], 1 = given))."""
+    blacked = torch.where(given > 0, x, torch.full_like(x, -1.0))  # black: Fashion-MNIST's background
+    known = (-F.max_pool2d(-given, PATCH)).flatten(1) > 0.5  # (N, 49): the least given pixel of each patch
+    return vqvae.encode(blacked), known
