@@ -127,7 +127,9 @@ def main() -> None:
             if at_one:
                 print("\nEach cell: at the default sampling (chosen on validation data) / at temperature 1.\n")
                 print("\n".join(at_one))
-            steered = {e["id"]: m["steering"] for e in chosen
+            steered = {e["id"]: {**m["steering"], "temperature": m.get("sampling", {}).get("temperature", 1.0),
+                                 "hidden_bits": m.get("completion_likelihood", {})}
+                       for e in chosen
                        if (m := json.loads(manifest.path_of(e, "metrics", root).read_text())).get("steering")}
             if steered and modality.name == "image":
                 from studio.image.steering import steering_rows

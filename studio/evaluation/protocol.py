@@ -36,9 +36,10 @@ class Protocol:
     #: how far one element of a sample may move between CPUs and still be the same draw (images: 2 of 255
     #: levels, for kernels that round the last bits differently per instruction set; text and music: exact)
     head_tolerance: float = 0.0
-    #: (generator, reference, n_samples) -> how well a conditional generator steers (a class asked for, a region
-    #: completed), recorded under ``steering``; None for a modality without such checks yet
-    steering: Callable[[Any, Any, int], dict[str, Any]] | None = None
+    #: (generator, reference, n_samples, sampling) -> how well a conditional generator steers (a class asked for,
+    #: a region completed) when drawn with ``sampling``, recorded under ``steering``; None for a modality without
+    #: such checks yet
+    steering: Callable[[Any, Any, int, dict[str, Any]], dict[str, Any]] | None = None
     #: absolute tolerances for steering numbers that can move between hosts, by their leaf name
     steering_tolerance: Mapping[str, float] | None = None
 
@@ -86,7 +87,7 @@ def evaluate(generator: Generator, protocol: Protocol, reference: Any, n_samples
     if options:
         metrics["sampling"] = options
     if steering and protocol.steering is not None and getattr(generator, "conditions", ()):
-        metrics["steering"] = protocol.steering(generator, reference, n)
+        metrics["steering"] = protocol.steering(generator, reference, n, options)
     return metrics
 
 

@@ -8,8 +8,9 @@ shown again as the sampler will have decided them. The loss is the cross-entropy
 
 Sampling starts from the known codes and decides the rest in ``iterations`` rounds: each round draws a code
 for every unknown position, keeps the most confident, and leaves a cosine-scheduled share for later rounds.
-The whole loop is unrolled into one graph, so the exported generator is one-shot: the noise z supplies one
-uniform number per position and round (through the normal CDF), then a class pick.
+The whole loop is unrolled into one graph, so the exported generator is one-shot: the noise z supplies, through
+the normal CDF, one uniform number per position and round for the draw and one for the choice's Gumbel noise,
+then a class pick.
 """
 
 from __future__ import annotations
@@ -41,9 +42,14 @@ def still_hidden(unknown: torch.Tensor, progress: float | torch.Tensor) -> torch
 
 
 def masked_decode(net: MaskedTokenTransformer, codes: torch.Tensor, known: torch.Tensor, label: torch.Tensor,
-                  uniforms: torch.Tensor) -> torch.Tensor:
+                  uniforms: torch.Tensor, choice: torch.Tensor | None = None,
+                  choice_temperature: float = 0.0) -> torch.Tensor:
     """Fill the unknown codes: ``codes`` [B, T] (anything where not ``known`` [B, T] bool), ``uniforms``
-    [B, rounds, T] in (0, 1) -> codes [B, T]."""
+    [B, rounds, T] in (0, 1) for the draws -> codes [B, T].
+
+    Which draws a round keeps: the most confident (log-probability), plus, with ``choice`` [B, rounds, T]
+    uniforms, Gumbel noise scaled by ``choice_temperature`` and annealed to zero over the rounds (MaskGIT's
+    randomised choice). Without it the order is the same for every seed, and so are most of the draws."""
     rounds = uniforms.shape[1]
     unknown = (~known).sum(1, keepdim=True).to(torch.float32)  # (B, 1)
     tokens = torch.where(known, codes, torch.full_like(codes, net.mask_token))  # (B, T)
@@ -51,10 +57,13 @@ def masked_decode(net: MaskedTokenTransformer, codes: torch.Tensor, known: torch
         probs = net(tokens, label).softmax(-1)  # (B, T, V)
         cdf = probs.cumsum(-1)
         drawn = (cdf < uniforms[:, r, :, None]).sum(-1).clamp(max=net.codes - 1)  # (B, T): inverse CDF
-        confidence = probs.gather(-1, drawn[..., None])[..., 0]  # (B, T)
+        confidence = probs.gather(-1, drawn[..., None])[..., 0].clamp_min(1e-30).log()  # (B, T)
+        if choice is not None and choice_temperature > 0:
+            u = choice[:, r].clamp(1e-6, 1 - 1e-6)
+            confidence = confidence + choice_temperature * (1 - (r + 1) / rounds) * -torch.log(-torch.log(u))
         decided = tokens != net.mask_token
         drawn = torch.where(decided, tokens, drawn)
-        confidence = torch.where(decided, torch.full_like(confidence, 2.0), confidence)  # decided ones stay
+        confidence = torch.where(decided, torch.full_like(confidence, 1e9), confidence)  # decided ones stay
         rank = confidence.argsort(1).argsort(1)  # (B, T): 0 for the least confident
         tokens = torch.where(rank < still_hidden(unknown, (r + 1) / rounds), torch.full_like(drawn, net.mask_token),
                              drawn)
@@ -68,8 +77,8 @@ class MaskedTokenProcess(GenerativeProcess):
     def __init__(self, net: MaskedTokenTransformer, *, first_stage: nn.Module, region_codes: RegionCodes,
                  modality: str, sample_shape: tuple[int, ...], classes: tuple[str, ...], masks: MaskFn,
                  export_head: Callable[[MaskedTokenProcess], nn.Module], example: Callable[[int], Any],
-                 rounds: int = 10, lr: float = 1e-3, label_drop: float = 0.3, eval_data: Any = None,
-                 preview_fn: Any = None):
+                 rounds: int = 10, choice_temperature: float = 1.0, lr: float = 1e-3, label_drop: float = 0.3,
+                 eval_data: Any = None, preview_fn: Any = None):
         super().__init__(modality=modality, batch_example=example)
         self.net = net
         self.first_stage = first_stage  # the trained VQ-VAE: frozen here
@@ -77,13 +86,14 @@ class MaskedTokenProcess(GenerativeProcess):
             p.requires_grad_(False)
         self.region_codes, self.masks, self.export_head = region_codes, masks, export_head
         self.classes, self._sample_shape = tuple(classes), tuple(sample_shape)
-        self.rounds, self.lr, self.label_drop = rounds, lr, label_drop
+        self.rounds, self.choice_temperature, self.lr, self.label_drop = rounds, choice_temperature, lr, label_drop
         self.eval_data, self.preview_fn = eval_data, preview_fn  # (samples, labels); not buffers
 
     @property
     def z_dim(self) -> int:
-        """One normal number per code and round, then one column per class for the pick when nothing is given."""
-        return self.rounds * self.net.seq_len + len(self.classes)
+        """Two normal numbers per code and round (the draw, the choice), then one column per class for the pick
+        when nothing is given."""
+        return 2 * self.rounds * self.net.seq_len + len(self.classes)
 
     def sample_shape(self) -> tuple[int, ...]:
         return self._sample_shape

@@ -64,14 +64,15 @@ PROTOCOL = Protocol(
     real_baseline=real_baseline,
     real_baseline_what=f"{N_SAMPLES:,} real Fashion-MNIST training images against the test set",
     sampling_options=("temperature", "top_k"), head_tolerance=2.0,
-    steering=lambda generator, reference, n: _steering(generator, reference, n),
+    steering=lambda generator, reference, n, sampling: _steering(generator, reference, n, sampling),
     steering_tolerance={"cas": 0.01},
 )
 
 
-def _steering(generator: Generator, reference: ImageReference, n: int) -> dict[str, Any]:
+def _steering(generator: Generator, reference: ImageReference, n: int, sampling: dict[str, Any]) -> dict[str, Any]:
     """The steering checks at the protocol's size for 10,000 samples (1,000 per class, 1,000 completions per
-    region), scaled down with a smaller evaluation (tests, tiny presets)."""
+    region), scaled down with a smaller evaluation (tests, tiny presets), at the ``sampling`` temperature."""
     from studio.image.steering import steering_metrics  # loads the data set: only for conditional models
 
-    return steering_metrics(generator, reference, scale=min(1.0, n / N_SAMPLES))
+    return steering_metrics(generator, reference, scale=min(1.0, n / N_SAMPLES),
+                            temperature=sampling.get("temperature", 1.0))

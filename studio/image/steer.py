@@ -127,20 +127,23 @@ class SteeredFlowImage(SteeredImage):
 
 class SteeredCodesImage(SteeredImage):
     """The masked-token Transformer's: the given region's codes, the rest decided in rounds, then the VQ-VAE's
-    decoder. z is [B, rounds * 49 + classes]: one normal number per code and round (a uniform through the
-    normal CDF), then the class pick for draws with nothing given."""
+    decoder. z is [B, 2 * rounds * 49 + classes]: one normal number per code and round for the draw and one for
+    the choice (uniforms through the normal CDF), then the class pick for draws with nothing given."""
 
     def __init__(self, process: MaskedTokenProcess):
         super().__init__()
         self.net, self.vqvae = frozen(process.net), frozen(process.first_stage)
-        self.rounds, self.seq_len = process.rounds, process.net.seq_len
+        self.rounds, self.seq_len, self.choice_temperature = process.rounds, process.net.seq_len, \
+            process.choice_temperature
 
     def draw(self, z: torch.Tensor, label: torch.Tensor, given: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
         codes, known = region_codes(self.vqvae, image, given)  # (B, 49), (B, 49) bool
-        draws = self.rounds * self.seq_len
-        label = self.class_for_nothing_given(label, given, z[:, draws:])
-        uniforms = 0.5 * (1.0 + torch.erf(z[:, :draws] / math.sqrt(2.0)))  # (B, rounds * 49) in [0, 1]
-        codes = masked_decode(self.net, codes, known, label, uniforms.reshape(-1, self.rounds, self.seq_len))
+        per_use = self.rounds * self.seq_len
+        label = self.class_for_nothing_given(label, given, z[:, 2 * per_use :])
+        uniforms = 0.5 * (1.0 + torch.erf(z[:, : 2 * per_use] / math.sqrt(2.0)))  # (B, 2 * rounds * 49) in [0, 1]
+        draws, choice = uniforms[:, :per_use], uniforms[:, per_use:]
+        codes = masked_decode(self.net, codes, known, label, draws.reshape(-1, self.rounds, self.seq_len),
+                              choice.reshape(-1, self.rounds, self.seq_len), self.choice_temperature)
         return self.vqvae.decode(codes)  # (B, 1, 28, 28) in [-1, 1]
 
 

@@ -43,10 +43,11 @@ def test_images(data_dir: str | None = None) -> tuple[np.ndarray, np.ndarray, np
     return splits["test"].images[..., None], splits["test"].labels, train_mean
 
 
-def class_samples(generator: OnnxGenerator, per_class: int = PER_CLASS, seed: int = SEED) -> tuple[np.ndarray, ...]:
+def class_samples(generator: OnnxGenerator, per_class: int = PER_CLASS, seed: int = SEED,
+                  temperature: float = 1.0) -> tuple[np.ndarray, ...]:
     """(samples uint8 [C * per_class, 28, 28, 1], the class asked for [C * per_class])."""
     classes = len(generator.classes)
-    samples = [generator.sample(per_class, seed=seed + c, label=c) for c in range(classes)]
+    samples = [generator.sample(per_class, seed=seed + c, label=c, temperature=temperature) for c in range(classes)]
     return np.concatenate(samples), np.repeat(np.arange(classes), per_class)
 
 
@@ -90,20 +91,21 @@ def classification_accuracy_score(train_images: np.ndarray, train_labels: np.nda
 
 
 def completion_scores(generator: OnnxGenerator, reference: ImageReference, images: np.ndarray, labels: np.ndarray,
-                      train_mean: np.ndarray, seed: int = SEED) -> dict[str, dict[str, float]]:
+                      train_mean: np.ndarray, seed: int = SEED,
+                      temperature: float = 1.0) -> dict[str, dict[str, float]]:
     """Per preset region: kept, class agreement (and the mean-fill baseline's), FD (and the baseline's), spread."""
     real = reference.real_features[: len(images)]
     out = {}
     for name in PRESETS:
         mask = preset_mask(name)  # (28, 28, 1), 1 = given
         given = np.broadcast_to(mask, images.shape) > 0
-        completed = generator.sample(len(images), seed=seed, mask=mask, visible=images)
+        completed = generator.sample(len(images), seed=seed, mask=mask, visible=images, temperature=temperature)
         mean_fill = np.where(given, images, np.round(train_mean).astype(np.uint8))
         feats, preds = reference.embed(completed)
         base_feats, base_preds = reference.embed(mean_fill)
         kept = (completed == images) | ~given
         few = images[:SPREAD_IMAGES]
-        draws = np.stack([generator.sample(len(few), seed=seed + 1 + s, mask=mask, visible=few)
+        draws = np.stack([generator.sample(len(few), seed=seed + 1 + s, mask=mask, visible=few, temperature=temperature)
                           for s in range(SPREAD_SEEDS)]).astype(np.float64)  # (seeds, n, 28, 28, 1)
         hole = ~given[:SPREAD_IMAGES]
         out[name] = {
@@ -118,19 +120,21 @@ def completion_scores(generator: OnnxGenerator, reference: ImageReference, image
 
 
 def steering_metrics(generator: OnnxGenerator, reference: ImageReference, data_dir: str | None = None,
-                     cas: bool = True, scale: float = 1.0) -> dict[str, Any]:
-    """Every steering number a conditional image generator supports (its ``conditions``); ``scale`` < 1 shrinks
-    every sample count (quick checks; the recorded numbers use 1)."""
+                     cas: bool = True, scale: float = 1.0, temperature: float = 1.0) -> dict[str, Any]:
+    """Every steering number a conditional image generator supports (its ``conditions``), drawn at the model's
+    ``temperature`` (its default, as the app draws); ``scale`` < 1 shrinks every sample count (quick checks; the
+    recorded numbers use 1)."""
     images, labels, train_mean = test_images(data_dir)
     metrics: dict[str, Any] = {}
     if generator.info.takes("class"):
-        samples, asked = class_samples(generator, per_class=max(10, round(PER_CLASS * scale)))
+        samples, asked = class_samples(generator, per_class=max(10, round(PER_CLASS * scale)), temperature=temperature)
         metrics.update(class_accuracy(reference.embed(samples)[1], asked, generator.classes))
         if cas:
             metrics["cas"] = classification_accuracy_score(samples, asked, images, labels)
     if generator.info.takes("region"):
         n = max(SPREAD_IMAGES, round(COMPLETION_IMAGES * scale))
-        metrics["completion"] = completion_scores(generator, reference, images[:n], labels[:n], train_mean)
+        metrics["completion"] = completion_scores(generator, reference, images[:n], labels[:n], train_mean,
+                                                  temperature=temperature)
     return metrics
 
 
@@ -148,18 +152,26 @@ def real_steering(reference: ImageReference, data_dir: str | None = None) -> dic
 
 
 def steering_rows(steered: dict[str, dict[str, Any]]) -> list[str]:
-    """A Markdown table of recorded steering numbers: one row per number, one column per model id."""
+    """A Markdown table of recorded steering numbers: one row per number, one column per model id. Besides the
+    protocol's numbers a model's entry may hold ``temperature`` (what they were drawn at) and ``hidden_bits``
+    (region -> the hidden pixels' NLL, from the training checkpoint of a likelihood model)."""
 
     def cell(steering: dict[str, Any], region: str | None, key: str, form: str) -> str:
-        values = steering.get("completion", {}).get(region, {}) if region else steering
+        if key == "hidden_bits":
+            values, key = steering.get("hidden_bits", {}), region
+        else:
+            values = steering.get("completion", {}).get(region, {}) if region else steering
         return format(values[key], form) if key in values else "-"
 
-    lines = [("class accuracy", None, "class_accuracy", ".2f"), ("CAS", None, "cas", ".2f")]
+    lines = [("drawn at temperature", None, "temperature", "g"), ("class accuracy", None, "class_accuracy", ".2f"),
+             ("CAS", None, "cas", ".2f")]
     for region in PRESETS:
         lines += [(f"agreement, {region} hidden", region, "agreement", ".2f"),
                   ("… filled with the training mean", region, "agreement_mean_fill", ".2f"),
                   (f"spread, {region} hidden", region, "spread", ".1f")]
     lines += [(f"given pixels kept, {region} hidden", region, "kept", ".0%") for region in PRESETS]
+    lines += [(f"NLL of the hidden pixels, {region} hidden (bits/dim)", region, "hidden_bits", ".3f")
+              for region in PRESETS]
     rows = ["| | " + " | ".join(steered) + " |", "|---" * (1 + len(steered)) + "|"]
     return rows + [f"| {name} | " + " | ".join(cell(v, region, key, form) for v in steered.values()) + " |"
                    for name, region, key, form in lines]

@@ -343,7 +343,9 @@ def complete(registry: ModelRegistry, image_index: object, upload: object, regio
             able = ", ".join(steerable(registry, "region")) or "none is registered yet"
             raise gr.Error(f"'{model_id}' cannot complete pictures; tick one that can ({able}).")
         generator = generator_for(registry, model_id)
-        fills = np.concatenate([generator.sample(1, seed=seed_n + s, mask=mask, visible=picture[None])
+        temperature = registry.get(model_id).sampling.get("temperature", 1.0)  # the model's default, as scored
+        fills = np.concatenate([generator.sample(1, seed=seed_n + s, mask=mask, visible=picture[None],
+                                                 temperature=temperature)
                                 for s in range(seeds_n)])  # (seeds, 28, 28, 1)
         rows.append((model_id, completion.strip(picture, mask, fills)))
     hidden = int((mask == 0).sum())

@@ -45,6 +45,9 @@ def test_known_codes_stay_and_every_unknown_code_is_decided():
     codes = torch.randint(0, 8, (6, 9))
     known = torch.rand(6, 9) > 0.5
     with torch.no_grad():
-        out = masked_decode(net, codes, known, torch.tensor([-1, 0, 1, 2, 0, 1]), torch.rand(6, 4, 9))
-    assert torch.equal(out[known], codes[known])
-    assert int(out.max()) < 8  # no mask token left
+        labels = torch.tensor([-1, 0, 1, 2, 0, 1])
+        out = masked_decode(net, codes, known, labels, torch.rand(6, 4, 9))
+        chosen_at_random = masked_decode(net, codes, known, labels, torch.rand(6, 4, 9), torch.rand(6, 4, 9), 1.0)
+    for filled in (out, chosen_at_random):
+        assert torch.equal(filled[known], codes[known])
+        assert int(filled.max()) < 8  # no mask token left
