@@ -163,8 +163,8 @@ def steering_rows(steered: dict[str, dict[str, Any]]) -> list[str]:
             values = steering.get("completion", {}).get(region, {}) if region else steering
         return format(values[key], form) if key in values else "-"
 
-    lines = [("drawn at temperature", None, "temperature", "g"), ("class accuracy", None, "class_accuracy", ".2f"),
-             ("CAS", None, "cas", ".2f")]
+    lines = [("drawn at temperature", None, "temperature", "g"), ("class accuracy", None, "class_accuracy", ".3f"),
+             ("CAS", None, "cas", ".3f")]
     for region in PRESETS:
         lines += [(f"agreement, {region} hidden", region, "agreement", ".2f"),
                   ("… filled with the training mean", region, "agreement_mean_fill", ".2f"),
