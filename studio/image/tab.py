@@ -350,7 +350,8 @@ def complete(registry: ModelRegistry, image_index: object, upload: object, regio
         rows.append((model_id, completion.strip(picture, mask, fills)))
     hidden = int((mask == 0).sum())
     note = (f"Completed {what}: {hidden} of 784 pixels hidden ({hidden / 784:.0%}), {seeds_n} fills per model "
-            f"(seeds {seed_n}-{seed_n + seeds_n - 1}); the given pixels are kept exactly.")
+            f"(seeds {seed_n}-{seed_n + seeds_n - 1}); the given pixels are kept exactly. Each model's row, under "
+            "its name: the original, the hidden region in pink, then its fills.")
     if hidden == 784:
         note += " Everything is hidden, so the models draw from nothing."
     return png_path(completion.sheet(rows), "completions"), note
@@ -385,8 +386,9 @@ def completion_section(registry: ModelRegistry) -> None:
     button = gr.Button("Complete", variant="primary", elem_id="complete-run")
     status = status_line("complete-status")
     note = gr.Markdown("", elem_id="complete-note")
+    # No label badge: it would cover the first model's name; the note above says what the rows hold.
     result = gr.Image(None, label="Each model's row: the original, the hidden region (pink), then its fills",
-                      type="filepath", interactive=False, elem_id="complete-result",
+                      show_label=False, type="filepath", interactive=False, elem_id="complete-result",
                       alt_text="Completions of the picture by each model")
     dice.click(random_picture, [], [index, canvas], api_visibility="private")
     index.submit(canvas_for, [index, upload], [canvas], api_visibility="private")
