@@ -64,6 +64,7 @@ def main() -> None:
     from studio.image.recipes import PREVIEW_SEED
     from studio.onnx.runtime import load_generator
     from studio.registry.record import DataMissing
+    from studio.registry.stored_samples import record_head
     from studio.training.cards import registered_card
 
     root = Path(args.trained_dir)
@@ -99,7 +100,7 @@ def main() -> None:
             continue
         chosen = settings(best["temperature"], best["top_k"])
         default = evaluate(generator, PROTOCOL, test_reference, sampling=chosen)
-        plain = evaluate(generator, PROTOCOL, test_reference)
+        plain = evaluate(generator, PROTOCOL, test_reference, steering=False)  # at_temperature_1 keeps no steering
         path = manifest.path_of(entry, "metrics", root)
         record = json.loads(path.read_text()) if path.exists() else {}
         record.update(default)
@@ -108,6 +109,7 @@ def main() -> None:
         atomic_write_json(path, record)
         atomic_write_text(manifest.path_of(entry, "card", root), registered_card(MODALITY, entry, root, record))
         save_image_grid(PROTOCOL.draw(generator, 64, PREVIEW_SEED, **chosen), manifest.path_of(entry, "preview", root))
+        manifest.upsert({**entry, "samples_head": record_head(entry, root, PROTOCOL)}, root)  # drawn as now recorded
         print(f"recorded in {path}: FD {default['fd']:.2f} and class KL {default['kl_to_uniform']:.3f} at "
               f"{chosen}; FD {plain['fd']:.2f} and class KL {plain['kl_to_uniform']:.3f} at temperature 1")
 

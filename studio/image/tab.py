@@ -277,7 +277,7 @@ def build_compare(registry: ModelRegistry) -> None:
         return gr.update(value=figure_path(figure, "image-classes"), alt_text=summary), f"*{summary}*"
 
     show_on_open([hist_chart, hist_text], histograms, "image class histograms")
-    gr.Markdown(steering_table(registry), elem_id="compare-steering")
+    gr.Markdown(steering_table(registry), elem_id="compare-steering", elem_classes=["table-wrap"])  # scrolls
     curves_section(registry, ids, "compare")
     run_all.click(functools.partial(generate_all, registry), [seed, count], grids, api_name="generate_all",
                   concurrency_limit=2, **keep_results(status))
