@@ -106,6 +106,16 @@ def temperature_table(modality, entries: list[dict], root: Path) -> list[str]:  
     return lines
 
 
+def steering_record(metrics: dict) -> dict:
+    """A model's steering numbers, with the temperature they were drawn at and, per region, a likelihood
+    model's hidden-pixel NLL (recorded beside them as ``completion_likelihood``)."""
+    completion = {region: {**numbers, **({"hidden_bits": metrics["completion_likelihood"][region]}
+                                         if region in metrics.get("completion_likelihood", {}) else {})}
+                  for region, numbers in metrics["steering"].get("completion", {}).items()}
+    return {**metrics["steering"], "completion": completion,
+            "temperature": metrics.get("sampling", {}).get("temperature", 1.0)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trained-dir", default=str(manifest.TRAINED_DIR),
@@ -127,9 +137,7 @@ def main() -> None:
             if at_one:
                 print("\nEach cell: at the default sampling (chosen on validation data) / at temperature 1.\n")
                 print("\n".join(at_one))
-            steered = {e["id"]: {**m["steering"], "temperature": m.get("sampling", {}).get("temperature", 1.0),
-                                 "hidden_bits": m.get("completion_likelihood", {})}
-                       for e in chosen
+            steered = {e["id"]: steering_record(m) for e in chosen
                        if (m := json.loads(manifest.path_of(e, "metrics", root).read_text())).get("steering")}
             if steered and modality.name == "image":
                 from studio.image.steering import steering_rows

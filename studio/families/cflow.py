@@ -22,13 +22,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from studio.families.conditions import MaskFn, condition_example, draw_conditions
+from studio.families.conditions import MaskFn, Steers, draw_conditions, held_out_ratio
 from studio.families.flow import FlowProcess
 from studio.layers.conditional_glow import Condition
 
 
-class ConditionalFlowProcess(FlowProcess):
-    conditions = ("class", "region")
+class ConditionalFlowProcess(Steers, FlowProcess):
 
     def __init__(self, flow: nn.Module, *, classes: tuple[str, ...], masks: MaskFn,
                  export_head: Callable[[ConditionalFlowProcess], nn.Module], example: Callable[[int], Any],
@@ -64,21 +63,9 @@ class ConditionalFlowProcess(FlowProcess):
         loss = (bits.sum() / (len(x) * self.deq.units))
         return {"loss": loss, "bits_hidden": bits.sum().detach() / hidden.sum().clamp_min(1.0)}
 
-    @torch.no_grad()
-    def test_hidden_bits(self, x: torch.Tensor, label: torch.Tensor, given: torch.Tensor,
-                         batch_size: int = 500) -> float:
+    def test_hidden_bits(self, x: torch.Tensor, label: torch.Tensor, given: torch.Tensor) -> float:
         """Bits per hidden element over the data, with fixed noise: a reproducible number."""
-        was_training = self.training
-        self.eval()
-        gen = torch.Generator().manual_seed(1234)
-        device = next(self.parameters()).device
-        total = count = 0.0
-        for i in range(0, len(x), batch_size):
-            bits, hidden = self.hidden_bits(x[i : i + batch_size].to(device), label[i : i + batch_size].to(device),
-                                            given[i : i + batch_size].to(device), gen)
-            total, count = total + float(bits.sum()), count + float(hidden.sum())
-        self.train(was_training)
-        return total / max(count, 1.0)
+        return held_out_ratio(self, self.hidden_bits, (x, label, given))
 
     @torch.no_grad()
     def evaluate(self, split: str = "val") -> dict[str, float]:
@@ -104,10 +91,3 @@ class ConditionalFlowProcess(FlowProcess):
 
     def export_module(self) -> nn.Module:
         return self.export_head(self)
-
-    def condition_example(self, n: int) -> dict[str, Any]:
-        return condition_example(n, self.masks, len(self.classes), self.sample_shape())
-
-    def write_preview(self, path: Any, step: int) -> None:
-        if self.preview_fn is not None:
-            self.preview_fn(self, path)

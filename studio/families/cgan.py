@@ -15,7 +15,6 @@ far the two drawn parts differ per unit of noise distance.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -23,12 +22,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from studio.families.base import deep_copy_frozen
-from studio.families.conditions import MaskFn, condition_example, draw_conditions
+from studio.families.conditions import MaskFn, Steers, draw_conditions
 from studio.families.gan import GANProcess
 
 
-class ConditionalGANProcess(GANProcess):
-    conditions = ("class", "region")
+class ConditionalGANProcess(Steers, GANProcess):
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, *, classes: tuple[str, ...], masks: MaskFn,
                  export_head: Callable[[nn.Module], nn.Module], example: Callable[[int], Any],
@@ -106,11 +104,3 @@ class ConditionalGANProcess(GANProcess):
 
     def export_module(self) -> nn.Module:
         return self.export_head(self.calibrated_generator())
-
-    def condition_example(self, n: int) -> dict[str, Any]:
-        return condition_example(n, self.masks, len(self.classes), self.sample_shape())
-
-    @torch.no_grad()
-    def write_preview(self, path: Path, step: int) -> None:
-        if self.preview_fn is not None:
-            self.preview_fn(self, path)

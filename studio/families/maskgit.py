@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -25,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from studio.families.base import GenerativeProcess, Phase
-from studio.families.conditions import MaskFn, condition_example
+from studio.families.conditions import MaskFn, Steers, held_out_ratio
 from studio.layers.bidirectional import MaskedTokenTransformer
 
 #: (sample [N, ...] in the training scale, given [N, ...] 1 where given) -> (codes [N, T] of the sample with its
@@ -70,9 +69,8 @@ def masked_decode(net: MaskedTokenTransformer, codes: torch.Tensor, known: torch
     return tokens
 
 
-class MaskedTokenProcess(GenerativeProcess):
+class MaskedTokenProcess(Steers, GenerativeProcess):
     family = "transformer"
-    conditions = ("class", "region")
 
     def __init__(self, net: MaskedTokenTransformer, *, first_stage: nn.Module, region_codes: RegionCodes,
                  modality: str, sample_shape: tuple[int, ...], classes: tuple[str, ...], masks: MaskFn,
@@ -135,25 +133,9 @@ class MaskedTokenProcess(GenerativeProcess):
         """Bits per hidden code on held-out samples, under the training mix of hidden parts (fixed draws)."""
         if self.eval_data is None:
             return {}
-        was_training = self.training
-        self.eval()
-        gen = torch.Generator().manual_seed(1234)
-        device = next(self.parameters()).device
         x, labels = self.eval_data[0][:2000], self.eval_data[1][:2000]
-        total = count = 0.0
-        for i in range(0, len(x), 500):
-            t, c = self.hidden_cross_entropy(x[i : i + 500].to(device), labels[i : i + 500].to(device), gen)
-            total, count = total + float(t), count + float(c)
-        self.train(was_training)
-        return {"bits_hidden_code": total / max(count, 1.0) / math.log(2.0)}
+        bits = held_out_ratio(self, self.hidden_cross_entropy, (x, labels)) / math.log(2.0)
+        return {"bits_hidden_code": bits}
 
     def export_module(self) -> nn.Module:
         return self.export_head(self)
-
-    def condition_example(self, n: int) -> dict[str, Any]:
-        return condition_example(n, self.masks, len(self.classes), self.sample_shape())
-
-    @torch.no_grad()
-    def write_preview(self, path: Path, step: int) -> None:
-        if self.preview_fn is not None:
-            self.preview_fn(self, path)

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from studio.families.base import GenerativeProcess, Phase
-from studio.families.conditions import MaskFn, condition_example, draw_conditions
+from studio.families.conditions import MaskFn, Steers, draw_conditions, held_out_ratio
 from studio.layers.latent_prior import GaussianMixturePrior
 from studio.layers.likelihoods import bits_per_dim, gaussian_kl_between
 
@@ -48,9 +48,8 @@ class ClassMixturePrior(nn.Module):
         return draws.gather(1, label.clamp(min=0)[:, None, None].expand(-1, 1, draws.shape[2]))[:, 0]
 
 
-class VAEACProcess(GenerativeProcess):
+class VAEACProcess(Steers, GenerativeProcess):
     family = "vae"
-    conditions = ("class", "region")
 
     def __init__(self, condition: nn.Module, proposal: nn.Module, decoder: nn.Module, *, modality: str, z_dim: int,
                  sample_shape: tuple[int, ...], classes: tuple[str, ...], log_prob: LogProb, masks: MaskFn,
@@ -133,22 +132,14 @@ class VAEACProcess(GenerativeProcess):
         self.train(was_training)
 
     # -- held-out numbers ----------------------------------------------------------------------------------
-    @torch.no_grad()
-    def hidden_bits(self, x: torch.Tensor, label: torch.Tensor, given: torch.Tensor,
-                    batch_size: int = 500) -> float:
+    def hidden_bits(self, x: torch.Tensor, label: torch.Tensor, given: torch.Tensor) -> float:
         """The bound on -log p(hidden | given) in bits per hidden element, over the data (fixed noise)."""
-        was_training = self.training
-        self.eval()
-        gen = torch.Generator().manual_seed(1234)
-        device = next(self.parameters()).device
-        total = count = 0.0
-        for i in range(0, len(x), batch_size):
-            nll, kl, hidden = self.bound_terms(x[i : i + batch_size].to(device), label[i : i + batch_size].to(device),
-                                               given[i : i + batch_size].to(device), gen)
-            total += float((nll + kl).sum())
-            count += float(hidden.sum())
-        self.train(was_training)
-        return bits_per_dim(total / max(count, 1.0), 1)
+        def terms(xb: torch.Tensor, lb: torch.Tensor, gb: torch.Tensor,
+                  gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+            nll, kl, hidden = self.bound_terms(xb, lb, gb, gen)
+            return nll + kl, hidden
+
+        return bits_per_dim(held_out_ratio(self, terms, (x, label, given)), 1)
 
     @torch.no_grad()
     def evaluate(self, split: str = "val") -> dict[str, float]:
@@ -172,16 +163,7 @@ class VAEACProcess(GenerativeProcess):
     def export_module(self) -> nn.Module:
         return self.export_head(self)
 
-    def condition_example(self, n: int) -> dict[str, Any]:
-        return condition_example(n, self.masks, len(self.classes), self.sample_shape())
-
     def export(self, entry_dir: Path) -> dict[str, Any]:
         if not bool(self.any_prior.fitted):
             self.fit_priors()
         return super().export(entry_dir)
-
-    @torch.no_grad()
-    def write_preview(self, path: Path, step: int) -> None:
-        if self.preview_fn is not None:
-            self.preview_fn(self, path)
-

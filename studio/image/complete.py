@@ -15,6 +15,8 @@ import numpy as np
 from studio.image.codec import make_grid
 from studio.image.masks import PRESETS, SIDE, preset_mask
 from studio.registry.manifest import HELDOUT_DIR
+from studio.registry.serving import ModelRegistry
+from studio.ui.inputs import generator_for
 
 HELD_OUT_FILE = HELDOUT_DIR / "images.npz"  # 300 Fashion-MNIST test images (scripts/make_heldout_samples.py)
 STROKES = "my strokes"
@@ -106,6 +108,16 @@ def shown_with_hole(picture: np.ndarray, mask: np.ndarray) -> np.ndarray:
     rgb = np.repeat(picture, 3, axis=2)
     rgb[mask[..., 0] == 0] = HOLE_RGB
     return rgb
+
+
+def fills(registry: ModelRegistry, model_id: str, picture: np.ndarray, mask: np.ndarray,
+          seeds: list[int]) -> np.ndarray:
+    """The model's fills of ``picture`` [28, 28, 1] where ``mask`` is 0, one per seed: [S, 28, 28, 1], drawn at
+    its default temperature (the one its steering numbers are scored at)."""
+    generator = generator_for(registry, model_id)
+    temperature = registry.get(model_id).sampling.get("temperature", 1.0)
+    return np.concatenate([generator.sample(1, seed=seed, mask=mask, visible=picture[None], temperature=temperature)
+                           for seed in seeds])
 
 
 def strip(picture: np.ndarray, mask: np.ndarray, completions: np.ndarray, scale: int = 3) -> np.ndarray:

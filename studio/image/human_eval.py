@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from studio.image import complete
 from studio.image.codec import make_grid
 from studio.image.complete import HELD_OUT_FILE, held_out_pictures, shown_with_hole
 from studio.image.masks import PRESETS, preset_mask
@@ -77,13 +78,6 @@ def completion_metrics(metrics: dict[str, Any]) -> dict[str, str]:
             "completion FD": "—" if fd is None else f"{fd:.2f}"}
 
 
-def fill(registry: ModelRegistry, model_id: str, picture: np.ndarray, mask: np.ndarray, seed: int) -> np.ndarray:
-    """The model's fill of ``picture`` [28, 28, 1] where ``mask`` is 0, at its default temperature (as scored)."""
-    temperature = registry.get(model_id).sampling.get("temperature", 1.0)
-    return generator_for(registry, model_id).sample(1, seed=seed, mask=mask, visible=picture[None],
-                                                    temperature=temperature)[0]
-
-
 def completion_pair(registry: ModelRegistry, left_id: str, right_id: str, rng: random.Random) -> CompletionPair:
     """A held-out test picture and a preset region drawn by ``rng``, and each model's fill of that same picture
     and region from its own random seed."""
@@ -92,6 +86,7 @@ def completion_pair(registry: ModelRegistry, left_id: str, right_id: str, rng: r
     region = rng.choice(list(PRESETS))
     picture, mask = pictures[index], preset_mask(region)
     seeds = [rng.randrange(MAX_SEED + 1) for _ in range(2)]
-    fills = [fill(registry, model_id, picture, mask, seed) for model_id, seed in zip((left_id, right_id), seeds)]
+    fills = [complete.fills(registry, model_id, picture, mask, [seed])[0]
+             for model_id, seed in zip((left_id, right_id), seeds)]
     return CompletionPair(_picture(shown_with_hole(picture, mask)), _picture(fills[0]), _picture(fills[1]),
                           {"picture": index, "region": region, "seeds": seeds})

@@ -153,14 +153,11 @@ def real_steering(reference: ImageReference, data_dir: str | None = None) -> dic
 
 def steering_rows(steered: dict[str, dict[str, Any]]) -> list[str]:
     """A Markdown table of recorded steering numbers: one row per number, one column per model id. Besides the
-    protocol's numbers a model's entry may hold ``temperature`` (what they were drawn at) and ``hidden_bits``
-    (region -> the hidden pixels' NLL, from the training checkpoint of a likelihood model)."""
+    protocol's numbers a model's entry may hold ``temperature`` (what they were drawn at) and, per completion
+    region, ``hidden_bits`` (the hidden pixels' NLL, from the training checkpoint of a likelihood model)."""
 
     def cell(steering: dict[str, Any], region: str | None, key: str, form: str) -> str:
-        if key == "hidden_bits":
-            values, key = steering.get("hidden_bits", {}), region
-        else:
-            values = steering.get("completion", {}).get(region, {}) if region else steering
+        values = steering.get("completion", {}).get(region, {}) if region else steering
         return format(values[key], form) if key in values else "-"
 
     lines = [("drawn at temperature", None, "temperature", "g"), ("class accuracy", None, "class_accuracy", ".3f"),

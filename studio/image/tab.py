@@ -342,11 +342,7 @@ def complete(registry: ModelRegistry, image_index: object, upload: object, regio
         if model_id not in registry.ids("image") or "region" not in registry.get(model_id).conditions:
             able = ", ".join(steerable(registry, "region")) or "none is registered yet"
             raise gr.Error(f"'{model_id}' cannot complete pictures; tick one that can ({able}).")
-        generator = generator_for(registry, model_id)
-        temperature = registry.get(model_id).sampling.get("temperature", 1.0)  # the model's default, as scored
-        fills = np.concatenate([generator.sample(1, seed=seed_n + s, mask=mask, visible=picture[None],
-                                                 temperature=temperature)
-                                for s in range(seeds_n)])  # (seeds, 28, 28, 1)
+        fills = completion.fills(registry, model_id, picture, mask, list(range(seed_n, seed_n + seeds_n)))
         rows.append((model_id, completion.strip(picture, mask, fills)))
     hidden = int((mask == 0).sum())
     note = (f"Completed {what}: {hidden} of 784 pixels hidden ({hidden / 784:.0%}), {seeds_n} fills per model "

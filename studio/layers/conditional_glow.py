@@ -14,7 +14,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from studio.layers.glow import FlowStep, Glow, ZeroConv, squeeze
+from studio.layers.glow import Glow, ZeroConv, squeeze
 
 
 class Condition(NamedTuple):
@@ -92,19 +92,20 @@ class ConditionalGlow(Glow):
 
     def __init__(self, in_shape: tuple[int, int, int] = (1, 28, 28), levels: int = 2, steps: int = 8,
                  hidden: int = 64, logit_alpha: float = 0.0, classes: int = 10):
+        self.classes = classes  # read by the construction hooks, which Glow's constructor calls
         super().__init__(in_shape, levels=levels, steps=steps, hidden=hidden, logit_alpha=logit_alpha)
-        self.classes = classes
-        c = in_shape[0]
-        region = 2 * c  # mask and masked values
-        for level in range(levels):
-            c, region = c * 4, region * 4
-            out, h, w = self.split_shapes[level]
-            self.levels[level] = nn.ModuleList(
-                FlowStep(c, hidden, ConditionalCoupling(c, hidden, region, classes)) for _ in range(steps))
-            last = level == levels - 1
-            self.priors[level] = ConditionalTopPrior((c, h, w), region, classes) if last else \
-                ConditionalSplitPrior(c - out, out, region, classes)
-            c = c if last else c - out
+
+    def region_channels(self, level: int) -> int:
+        """The squeezed region's channels at ``level``: mask and masked values, 4x per squeeze."""
+        return 2 * self.in_shape[0] * 4 ** (level + 1)
+
+    def coupling(self, channels: int, hidden: int, level: int) -> nn.Module:
+        return ConditionalCoupling(channels, hidden, self.region_channels(level), self.classes)
+
+    def level_prior(self, level: int, kept: int, out: int, shape: tuple[int, int, int], last: bool) -> nn.Module:
+        region = self.region_channels(level)
+        return ConditionalTopPrior(shape, region, self.classes) if last else \
+            ConditionalSplitPrior(kept, out, region, self.classes)
 
     def level_conditions(self, cond: Condition | None, n: int) -> list[LevelCondition]:
         if cond is None:

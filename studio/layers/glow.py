@@ -186,15 +186,24 @@ class Glow(nn.Module):
         self.split_shapes: list[tuple[int, int, int]] = []
         for level in range(levels):
             c, h, w = c * 4, h // 2, w // 2
-            self.levels.append(nn.ModuleList([FlowStep(c, hidden) for _ in range(steps)]))
+            self.levels.append(nn.ModuleList([FlowStep(c, hidden, self.coupling(c, hidden, level))
+                                              for _ in range(steps)]))
             last = level == levels - 1
             kept = c if last else c // 2
             out = c if last else c - kept
-            # The last level's prior is conditioned on nothing: a learned per-position Gaussian.
-            self.priors.append(_StaticPrior((c, h, w)) if last else ZeroConv(kept, 2 * out))
+            self.priors.append(self.level_prior(level, kept, out, (c, h, w), last))
             self.split_shapes.append((out, h, w))
             c = kept
         self.dims = int(math.prod(in_shape))
+
+    def coupling(self, channels: int, hidden: int, level: int) -> nn.Module | None:
+        """A flow step's coupling at ``level``; None: the plain affine coupling."""
+        return None
+
+    def level_prior(self, level: int, kept: int, out: int, shape: tuple[int, int, int], last: bool) -> nn.Module:
+        """The Gaussian of the level's factored-out part (``out`` channels) given the ``kept`` ones; the last
+        level's, over its whole ``shape``, is conditioned on nothing: a learned per-position Gaussian."""
+        return _StaticPrior(shape) if last else ZeroConv(kept, 2 * out)
 
     def to_noise(self, x: torch.Tensor, cond: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
         """x [N, C, H, W] -> (eps [N, D], log|det d eps/dx| [N]); ``cond`` is what a conditional flow reads."""
